@@ -1,0 +1,3 @@
+"""phiwarden: protect patients from medical identity theft and privacy breaches."""
+
+__version__ = "0.1.0"
