@@ -1,0 +1,64 @@
+"""Shared fixtures: both operational databases, settings in a temp folder, a small hospital."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from phiwarden.config import Settings, load_settings
+from phiwarden.store.setup import Stores, initialise
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+#: The PostgreSQL server the tests run against (trust auth on this machine and in CI).
+PG_ADMIN = os.environ.get("PHIWARDEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"phiwarden_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = dict(p.split("=", 1) for p in PG_ADMIN.split())
+    yield f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The operational store URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings with the data folder in tmp_path and the parametrised database."""
+    return load_settings(tmp_path / "data", db_url)
+
+
+@pytest.fixture
+def stores(settings: Settings) -> Stores:
+    """Initialised stores (key file, migrated database, lake folder)."""
+    result, _ = initialise(settings)
+    return result
+
+
+@pytest.fixture(scope="session")
+def small_hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic hospital (canonical only), generated once per test session."""
+    from phiwarden.synth import generate
+    from phiwarden.synth.spec import SynthSpec
+
+    out = tmp_path_factory.mktemp("hospital")
+    spec = SynthSpec(patients=300, workforce=50, days=7, seed=11, formats=("canonical",))
+    generate(out, spec)
+    return out

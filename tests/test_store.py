@@ -1,0 +1,80 @@
+"""The operational store on SQLite and PostgreSQL: migrations, idempotent inserts, SSNs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, select
+
+from phiwarden.domain.canonical import OPERATIONAL_TABLES
+from phiwarden.store import repositories as repo
+from phiwarden.store.migrate import upgrade
+from phiwarden.store.schema import DOMAIN_TABLES
+from phiwarden.store.setup import Stores
+
+
+def test_migration_creates_every_domain_table(stores: Stores) -> None:
+    names = set(inspect(stores.engine).get_table_names())
+    assert {t.name for t in OPERATIONAL_TABLES} <= names
+    assert {"quarantine", "ingest_runs", "alembic_version"} <= names
+    cols = {c["name"] for c in inspect(stores.engine).get_columns("patients")}
+    assert {"ssn_encrypted", "ssn_hash", "ssn_last4"} <= cols
+    assert "ssn" not in cols
+    upgrade(stores.engine)  # running it again is harmless
+
+
+def _facility_and_patient(stores: Stores) -> None:
+    with stores.engine.begin() as conn:
+        repo.insert_rows(conn, DOMAIN_TABLES["facilities"], [
+            {"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"}])
+        row = {"patient_id": "P1", "mrn": "M0001", "first_name": "Ann", "last_name": "Lee",
+               "dob": dt.date(1980, 2, 3), "ssn": "123-45-6789", "vip": False}
+        repo.protect_sensitive(row, ["ssn"], stores.protector)
+        repo.insert_rows(conn, DOMAIN_TABLES["patients"], [row])
+
+
+def test_insert_is_idempotent_and_counts_duplicates(stores: Stores) -> None:
+    _facility_and_patient(stores)
+    rows = [{"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"},
+            {"facility_id": "F2", "name": "North", "city": "Dallas", "state": "TX"}]
+    with stores.engine.begin() as conn:
+        result = repo.insert_rows(conn, DOMAIN_TABLES["facilities"], rows)
+    assert (result.inserted, result.duplicates) == (1, 1)
+    with stores.engine.connect() as conn:
+        assert repo.table_counts(conn)["facilities"] == 2
+
+
+def test_ssn_is_stored_encrypted_and_found_by_keyed_hash(stores: Stores) -> None:
+    _facility_and_patient(stores)
+    with stores.engine.connect() as conn:
+        patient = repo.get_patient_by_mrn(conn, "M0001")
+        assert patient is not None
+        assert patient["ssn_last4"] == "6789"
+        assert b"123-45-6789" not in patient["ssn_encrypted"]
+        assert stores.protector.decrypt(patient["ssn_encrypted"]) == "123-45-6789"
+        found = repo.patients_with_ssn(conn, stores.protector, "123456789")
+        assert [p["patient_id"] for p in found] == ["P1"]
+        assert repo.patients_with_ssn(conn, stores.protector, "987-65-4321") == []
+        raw = conn.execute(select(DOMAIN_TABLES["patients"].c.ssn_hash)).scalar_one()
+        assert "6789" not in raw
+
+
+def test_quarantine_keeps_raw_encrypted_and_once(stores: Stores) -> None:
+    with stores.engine.begin() as conn:
+        for _ in range(2):
+            repo.add_quarantine(conn, stores.protector, source="a.csv", location="line 3",
+                                record_type="patients", reason="dob: cannot read as date",
+                                raw='{"ssn": "123-45-6789"}')
+    with stores.engine.connect() as conn:
+        rows = repo.list_quarantine(conn)
+    assert len(rows) == 1
+    assert rows[0]["location"] == "line 3" and "raw_encrypted" not in rows[0]
+
+
+def test_foreign_keys_are_enforced(stores: Stores) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), stores.engine.begin() as conn:
+        repo.insert_rows(conn, DOMAIN_TABLES["encounters"], [
+            {"encounter_id": "E1", "patient_id": "NOPE", "start": dt.datetime(2026, 1, 5, 8)}])
