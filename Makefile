@@ -1,0 +1,52 @@
+# phiwarden: two commands on a fresh machine, `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test test-fast bench lint fmt clean venv venv-all
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools wheel
+
+# Stamps make re-runs instant; they are rebuilt when pyproject.toml changes.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev,spark,e2e]'
+	@touch $@ $(VENV)/.installed-base
+
+venv: $(VENV)/.installed-base
+venv-all: $(VENV)/.installed-all
+
+## demo: synthesise a hospital, ingest it, run every analysis, print a summary, serve the UI
+demo: venv
+	$(BIN)/phiwarden demo $(ARGS)
+
+## test: the whole suite on SQLite and PostgreSQL, DuckDB and Spark
+test: venv-all
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest $(ARGS)
+
+## test-fast: everything but Spark and PostgreSQL
+test-fast: venv-all
+	$(BIN)/python -m pytest -m "not spark and not postgres" $(ARGS)
+
+## bench: speed, memory and detection quality at scale (figures printed, not asserted)
+bench: venv-all
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python benchmarks/run_all.py $(ARGS)
+
+lint: venv-all
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+fmt: venv-all
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) phiwarden-data .pytest_cache .mypy_cache .ruff_cache

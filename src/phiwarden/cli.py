@@ -1,0 +1,240 @@
+"""The ``phiwarden`` command line: one sub-command per area, Rich progress on long work.
+
+Every command exits non-zero with a one-line error on bad input; ``--json`` prints
+machine-readable results to stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from phiwarden.config import Settings, load_settings
+from phiwarden.console import fail, progress_bar
+from phiwarden.store.sensitive import KeyFileError
+from phiwarden.store.setup import NotInitialisedError, Stores, initialise, open_stores
+
+app = typer.Typer(
+    name="phiwarden",
+    help="Protect patients from medical identity theft and privacy breaches.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+
+#: Errors that mean "the user has something to fix", printed as one line.
+USER_ERRORS = (ValueError, FileNotFoundError, KeyFileError, NotInitialisedError, OperationalError)
+
+
+class State:
+    """Options given before the sub-command."""
+
+    data_dir: Path | None = None
+    database_url: str | None = None
+
+    @classmethod
+    def settings(cls) -> Settings:
+        """Settings from the global options and the environment."""
+        return load_settings(cls.data_dir, cls.database_url)
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the stores live [env PHIWARDEN_DATA_DIR].")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Operational store URL [env PHIWARDEN_DATABASE_URL]."),
+    ] = None,
+) -> None:
+    """phiwarden: access monitoring, identity red flags, breach response and casework."""
+    State.data_dir = data_dir
+    State.database_url = database_url
+
+
+def _stores() -> Stores:
+    try:
+        return open_stores(State.settings())
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.orig) if isinstance(exc, OperationalError) and exc.orig else str(exc)
+    return " ".join(text.split())
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def init() -> None:
+    """Create the key file, the operational database (migrated) and the event lake."""
+    settings = State.settings()
+    try:
+        stores, created = initialise(settings)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    key_note = "created" if created else "kept existing"
+    out.print(
+        f"key file   {settings.key_file} ({key_note}; back it up: without it SSNs cannot be read)"
+    )
+    out.print(f"database   {stores.engine.url.render_as_string(hide_password=True)} (migrated)")
+    out.print(f"event lake {settings.lake_dir}")
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the hospital into.")],
+    size: Annotated[str, typer.Option(help="small | medium | large")] = "small",
+    patients: Annotated[int | None, typer.Option(help="Override the number of patients.")] = None,
+    workforce: Annotated[int | None, typer.Option(help="Override the workforce size.")] = None,
+    days: Annotated[int | None, typer.Option(help="Override the days of access activity.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same hospital.")] = 7,
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated outputs: canonical,fhir,mailbox,x12.")
+    ] = "canonical,fhir,mailbox,x12",
+    as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
+) -> None:
+    """Write a synthetic hospital with known answers (ground_truth.json) in every input format."""
+    from phiwarden.synth import generate
+    from phiwarden.synth.spec import SynthSpec
+
+    try:
+        base = SynthSpec.size(size, seed=seed)
+        spec = replace(
+            base,
+            patients=patients or base.patients,
+            workforce=workforce or base.workforce,
+            days=days or base.days,
+            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        )
+        with progress_bar(not as_json) as progress:
+            result = generate(out_dir, spec, progress=progress)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    if as_json:
+        _print_json(
+            {"out": str(result.out_dir), "counts": result.counts, "seconds": result.seconds}
+        )
+        return
+    events = result.counts.get("access_events", 0)
+    out.print(
+        f"wrote {result.out_dir}: {result.counts.get('patients', 0):,} patients, "
+        f"{result.counts.get('workforce', 0):,} workforce, {events:,} access events "
+        f"in {result.seconds:.1f} s ({events / max(result.seconds, 1e-9):,.0f} events/s)"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to load.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto | csv | parquet")] = "auto",
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="List rejected records instead of loading.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
+) -> None:
+    """Load hospital data; bad records go to quarantine with source, line and reason."""
+    from phiwarden.ingest.run import run_ingest
+    from phiwarden.store import repositories as repo
+
+    stores = _stores()
+    if quarantine:
+        with stores.engine.connect() as conn:
+            rows = repo.list_quarantine(conn)
+        if as_json:
+            _print_json(rows)
+            return
+        for r in rows:
+            out.print(
+                f"{r['source']}:{r['location']}  {r['record_type']}  {r['reason']}", highlight=False
+            )
+        out.print(f"{len(rows)} record(s) in quarantine")
+        return
+    if not paths:
+        fail("give at least one file or folder to ingest (or --quarantine to list rejects)")
+    try:
+        with progress_bar(not as_json) as progress:
+            report = run_ingest(
+                paths,
+                engine=stores.engine,
+                protector=stores.protector,
+                lake_dir=stores.settings.lake_dir,
+                fmt=fmt,
+                progress=progress,
+            )
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for name, n in sorted(report.loaded.items()):
+        out.print(f"{name:<24}{n:>12,}")
+    out.print(
+        f"quarantined {report.quarantined:,}; duplicates skipped {report.duplicates_skipped:,}"
+    )
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What the stores hold: records per type, lake size, quarantine."""
+    from phiwarden.demo import store_summary
+
+    summary = store_summary(_stores())
+    if as_json:
+        _print_json(summary)
+        return
+    from phiwarden.demo import print_store_summary
+
+    print_store_summary(out, summary)
+
+
+@app.command()
+def demo(
+    size: Annotated[str, typer.Option(help="small | medium | large")] = "small",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after the summary.")] = False,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Synthesise a hospital, ingest it, run every analysis, print a summary, then serve."""
+    from phiwarden.demo import run_demo
+
+    settings = State.settings()
+    try:
+        stores = run_demo(settings, size, out)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    if not no_serve:
+        _serve(stores, host, port)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Serve the web UI and API."""
+    _serve(_stores(), host, port)
+
+
+def _serve(stores: Stores, host: str, port: int) -> None:
+    import uvicorn
+
+    from phiwarden.web.app import create_app
+
+    out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(create_app(stores), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,113 @@
+"""Turn raw string columns into typed canonical records, rejecting bad rows with reasons.
+
+Conversion is vectorised with Arrow; only when a column fails to convert as a whole are
+its values parsed one by one to find which rows are bad. A bad row never stops the rows
+around it: it is returned with a reason for the quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from phiwarden.domain.canonical import CanonicalTable
+
+
+class MissingColumnsError(ValueError):
+    """The input lacks columns that every record of its type needs."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One bad row: its index in the batch and why it was rejected."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The good rows as a typed table, with the batch indices they came from."""
+
+    table: pa.Table
+    indices: pa.Array
+    rejections: list[Rejection]
+
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _convert(col: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.Array:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        arr = pc.utf8_trim_whitespace(arr)
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+        if pa.types.is_boolean(target):
+            lowered = pc.utf8_lower(arr)
+            bad = pc.invert(pc.is_in(lowered, pa.array(sorted(_TRUE | _FALSE))))
+            if pc.any(pc.and_kleene(bad, pc.is_valid(lowered))).as_py():
+                raise pa.ArrowInvalid("not a boolean")
+            truth = pc.is_in(lowered, pa.array(sorted(_TRUE)))
+            return pc.if_else(pc.is_valid(lowered), truth, pa.scalar(None, pa.bool_()))
+        if pa.types.is_timestamp(target):
+            arr = pc.replace_substring(arr, " ", "T")
+    return arr if arr.type == target else pc.cast(arr, target)
+
+
+def _bad_values(col: pa.Array, target: pa.DataType) -> list[int]:
+    bad = []
+    for i in range(len(col)):
+        try:
+            _convert(col.slice(i, 1), target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            bad.append(i)
+    return bad
+
+
+def validate(raw: pa.Table, table: CanonicalTable) -> Validated:
+    """Type a batch of raw rows by the canonical schema; collect rejected rows with reasons.
+
+    Unknown extra columns are ignored; missing optional columns are null; missing
+    required columns raise MissingColumnsError (the whole input is of the wrong shape).
+    """
+    missing = [c for c in table.required if c not in raw.column_names]
+    if missing:
+        raise MissingColumnsError(
+            f"{table.name}: the input has no column {', '.join(missing)} "
+            f"(required: {', '.join(table.required)}); fix the header or the mapping"
+        )
+    n = raw.num_rows
+    reasons: dict[int, str] = {}
+    columns: dict[str, pa.Array] = {}
+    for field in table.schema:
+        if field.name not in raw.column_names:
+            columns[field.name] = pa.nulls(n, field.type)
+            continue
+        col = raw.column(field.name).combine_chunks()
+        try:
+            columns[field.name] = _convert(col, field.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad = set(_bad_values(col, field.type))
+            for i in sorted(bad):
+                reasons.setdefault(i, f"{field.name}: cannot read as {field.type}")
+            mask = pa.array([i in bad for i in range(n)])
+            columns[field.name] = _convert(
+                pc.if_else(mask, pa.scalar(None, col.type), col), field.type
+            )
+    for name in table.required:
+        nulls = pc.is_null(columns[name])
+        for i in pc.indices_nonzero(nulls).to_pylist():
+            reasons.setdefault(i, f"missing required field {name}")
+    typed = pa.table(columns, schema=table.schema)
+    keep = pa.array([i not in reasons for i in range(n)]) if reasons else None
+    indices = pa.array(range(n), pa.int64())
+    if keep is not None:
+        typed = typed.filter(keep)
+        indices = indices.filter(keep)
+    rejections = [Rejection(i, r) for i, r in sorted(reasons.items())]
+    return Validated(typed, indices, rejections)
