@@ -120,7 +120,20 @@ def load_file(loader: Loader, path: Path, progress: Progress | None = None) -> N
             progress(table.name, raw.num_rows, 0)
 
 
-def load_path(loader: Loader, root: Path, progress: Progress | None = None) -> None:
+def sniff(path: Path) -> bool:
+    """True for a folder holding canonical files, or a file named after a record type."""
+    if path.is_dir():
+        return bool(canonical_files(path))
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        return False
+    try:
+        table_for(path)
+    except UnknownTableError:
+        return False
+    return True
+
+
+def load(loader: Loader, root: Path, progress: Progress | None = None) -> None:
     """Load a canonical folder or a single canonical file."""
     files = canonical_files(root) if root.is_dir() else [root]
     if not files:
