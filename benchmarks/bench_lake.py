@@ -178,7 +178,10 @@ def run_child(engine: str, lake: Path) -> dict[str, Any]:
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--query", engine, "--lake", str(lake)],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     figures["process_s"] = round(time.perf_counter() - start, 2)
@@ -203,17 +206,18 @@ def main() -> None:
     lake = args.keep or Path(tempfile.mkdtemp(prefix="phiwarden-bench-lake-"))
     try:
         print(f"writing {args.rows:,} events over {args.days} days to {lake} ...", flush=True)
-        written = write_lake(
-            lake, args.rows, args.days, args.batch_rows, ordered=not args.unsorted
-        )
+        written = write_lake(lake, args.rows, args.days, args.batch_rows, ordered=not args.unsorted)
         print("append:", json.dumps(written), flush=True)
         again = time.perf_counter()
         rng = np.random.default_rng(42)
         batch = make_batch(0, min(args.batch_rows, args.rows), args.rows, args.days, rng)
         redo = append_events(lake, batch, "bench-0000")
-        print(f"re-append of batch 0: {redo.rows_written} rows written, "
-              f"{len(redo.files_skipped)} files skipped in "
-              f"{time.perf_counter() - again:.2f} s (incl. generation)", flush=True)
+        print(
+            f"re-append of batch 0: {redo.rows_written} rows written, "
+            f"{len(redo.files_skipped)} files skipped in "
+            f"{time.perf_counter() - again:.2f} s (incl. generation)",
+            flush=True,
+        )
         engines = ["duckdb", "spark"] if args.spark else ["duckdb"]
         for engine in engines:
             print("query:", json.dumps(run_child(engine, lake)), flush=True)

@@ -16,7 +16,9 @@ from phiwarden.store.setup import Stores, initialise
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 #: The PostgreSQL server the tests run against (trust auth on this machine and in CI).
-PG_ADMIN = os.environ.get("PHIWARDEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_ADMIN = os.environ.get(
+    "PHIWARDEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
 
 
 @pytest.fixture

@@ -128,3 +128,16 @@ def test_unknown_file_and_format_are_clear_errors(stores: Stores, tmp_path: Path
         _ingest(stores, odd)
     with pytest.raises(FileNotFoundError, match="no such file"):
         _ingest(stores, tmp_path / "nope.csv")
+
+
+def test_the_synthetic_hospital_loads_whole(stores: Stores, small_hospital: Path) -> None:
+    manifest = json.loads((small_hospital / "manifest.json").read_text())
+    result = _ingest(stores, small_hospital / "canonical")
+    assert result["quarantined"] == 0
+    assert result["loaded"] == {k: v for k, v in manifest["counts"].items()}
+    with stores.engine.connect() as conn:
+        counts = repo.table_counts(conn)
+    assert {k: counts[k] for k in counts} == {
+        k: v for k, v in manifest["counts"].items() if k != "access_events"
+    }
+    assert lake_stats(stores.settings.lake_dir)["rows"] == manifest["counts"]["access_events"]

@@ -118,9 +118,7 @@ def test_schema_is_canonical(con: BaseBackend, lake: Path) -> None:
     assert con.to_pyarrow(table.limit(1)).schema == ACCESS_EVENTS.schema
 
 
-def test_count_and_rows_round_trip_exactly(
-    con: BaseBackend, lake: Path, events: pa.Table
-) -> None:
+def test_count_and_rows_round_trip_exactly(con: BaseBackend, lake: Path, events: pa.Table) -> None:
     table = access_events(con, lake)
     assert con.to_pyarrow(table.count()).as_py() == N_EVENTS
     got = con.to_pyarrow(table).sort_by("event_id")
@@ -224,12 +222,20 @@ def test_layout_and_file_format(lake: Path, events: pa.Table) -> None:
     assert meta.row_group(0).column(1).compression == "ZSTD"
     for path in files:
         ts = pq.read_table(path).column("ts")
-        assert pc.all(pc.equal(pc.cast(ts, pa.date32()), pa.scalar(date.fromisoformat(
-            path.parent.name.removeprefix("day="))))).as_py()
+        assert pc.all(
+            pc.equal(
+                pc.cast(ts, pa.date32()),
+                pa.scalar(date.fromisoformat(path.parent.name.removeprefix("day="))),
+            )
+        ).as_py()
         assert ts.to_pylist() == sorted(ts.to_pylist())
     assert lake_stats(lake) == {
-        "days": 3, "files": 6, "rows": N_EVENTS, "bytes": sum(f.stat().st_size for f in files),
-        "first_day": "2024-03-01", "last_day": "2024-03-03",
+        "days": 3,
+        "files": 6,
+        "rows": N_EVENTS,
+        "bytes": sum(f.stat().st_size for f in files),
+        "first_day": "2024-03-01",
+        "last_day": "2024-03-03",
     }
 
 

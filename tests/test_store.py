@@ -25,18 +25,30 @@ def test_migration_creates_every_domain_table(stores: Stores) -> None:
 
 def _facility_and_patient(stores: Stores) -> None:
     with stores.engine.begin() as conn:
-        repo.insert_rows(conn, DOMAIN_TABLES["facilities"], [
-            {"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"}])
-        row = {"patient_id": "P1", "mrn": "M0001", "first_name": "Ann", "last_name": "Lee",
-               "dob": dt.date(1980, 2, 3), "ssn": "123-45-6789", "vip": False}
+        repo.insert_rows(
+            conn,
+            DOMAIN_TABLES["facilities"],
+            [{"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"}],
+        )
+        row = {
+            "patient_id": "P1",
+            "mrn": "M0001",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "dob": dt.date(1980, 2, 3),
+            "ssn": "123-45-6789",
+            "vip": False,
+        }
         repo.protect_sensitive(row, ["ssn"], stores.protector)
         repo.insert_rows(conn, DOMAIN_TABLES["patients"], [row])
 
 
 def test_insert_is_idempotent_and_counts_duplicates(stores: Stores) -> None:
     _facility_and_patient(stores)
-    rows = [{"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"},
-            {"facility_id": "F2", "name": "North", "city": "Dallas", "state": "TX"}]
+    rows = [
+        {"facility_id": "F1", "name": "General", "city": "St. Louis", "state": "MO"},
+        {"facility_id": "F2", "name": "North", "city": "Dallas", "state": "TX"},
+    ]
     with stores.engine.begin() as conn:
         result = repo.insert_rows(conn, DOMAIN_TABLES["facilities"], rows)
     assert (result.inserted, result.duplicates) == (1, 1)
@@ -62,9 +74,15 @@ def test_ssn_is_stored_encrypted_and_found_by_keyed_hash(stores: Stores) -> None
 def test_quarantine_keeps_raw_encrypted_and_once(stores: Stores) -> None:
     with stores.engine.begin() as conn:
         for _ in range(2):
-            repo.add_quarantine(conn, stores.protector, source="a.csv", location="line 3",
-                                record_type="patients", reason="dob: cannot read as date",
-                                raw='{"ssn": "123-45-6789"}')
+            repo.add_quarantine(
+                conn,
+                stores.protector,
+                source="a.csv",
+                location="line 3",
+                record_type="patients",
+                reason="dob: cannot read as date",
+                raw='{"ssn": "123-45-6789"}',
+            )
     with stores.engine.connect() as conn:
         rows = repo.list_quarantine(conn)
     assert len(rows) == 1
@@ -76,5 +94,8 @@ def test_foreign_keys_are_enforced(stores: Stores) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError), stores.engine.begin() as conn:
-        repo.insert_rows(conn, DOMAIN_TABLES["encounters"], [
-            {"encounter_id": "E1", "patient_id": "NOPE", "start": dt.datetime(2026, 1, 5, 8)}])
+        repo.insert_rows(
+            conn,
+            DOMAIN_TABLES["encounters"],
+            [{"encounter_id": "E1", "patient_id": "NOPE", "start": dt.datetime(2026, 1, 5, 8)}],
+        )

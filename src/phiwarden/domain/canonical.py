@@ -113,6 +113,18 @@ PATIENTS = _t(
     ("employee_user_id", S),
     ("blood_type", S),
 )
+PATIENT_MERGES = _t(
+    "patient_merges",
+    "merge_id",
+    ("merge_id", "surviving_patient_id", "merged_mrn"),
+    "Duplicate charts merged into a surviving one (HL7 ADT A40); merged_mrn is retired.",
+    ("merge_id", S),
+    ("surviving_patient_id", S),
+    ("merged_patient_id", S),
+    ("merged_mrn", S),
+    ("merged_at", TS),
+    ("merged_by_user_id", S),
+)
 PATIENT_ADDRESSES = _t(
     "patient_addresses",
     "address_id",
@@ -389,6 +401,7 @@ OPERATIONAL_TABLES: tuple[CanonicalTable, ...] = (
     DEPARTMENTS,
     WORKFORCE,
     PATIENTS,
+    PATIENT_MERGES,
     PATIENT_ADDRESSES,
     PATIENT_PHONES,
     PATIENT_CONTACTS,

@@ -12,6 +12,7 @@ Modules are imported only when used, so a format's library loads only when neede
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +37,11 @@ class FormatModule(Protocol):
 
 #: Format name -> module, in the order ``auto`` tries them (most specific first).
 MODULES: dict[str, str] = {
+    "fhir": "phiwarden.ingest.fhir",
+    "hl7v2": "phiwarden.ingest.hl7v2",
+    "epic": "phiwarden.ingest.access_log",
+    "atna": "phiwarden.ingest.atna",
+    "x12": "phiwarden.ingest.x12",
     "csv": "phiwarden.ingest.canonical",
     "parquet": "phiwarden.ingest.canonical",
 }
@@ -54,14 +60,21 @@ def module(name: str) -> FormatModule:
     """The reader module of a format."""
     if name not in MODULES:
         raise UnsupportedFormatError(f"unknown format {name!r}: use one of {', '.join(names())}")
+    if not available(name):
+        raise UnsupportedFormatError(f"this installation has no reader for {name!r}")
     loaded: ModuleType = importlib.import_module(MODULES[name])
     return cast(FormatModule, loaded)
+
+
+def available(name: str) -> bool:
+    """True when the format's reader module is installed in this build."""
+    return importlib.util.find_spec(MODULES[name]) is not None
 
 
 def detect(path: Path) -> str:
     """Tell a path's format by asking each reader in turn."""
     for name in MODULES:
-        if module(name).sniff(path):
+        if available(name) and module(name).sniff(path):
             return name
     raise UnsupportedFormatError(
         f"{path}: cannot tell its format; pass --format ({', '.join(names())})"

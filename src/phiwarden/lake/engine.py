@@ -166,8 +166,9 @@ def _remote_session(session_cls: Any, url: str, settings: Mapping[str, str]) -> 
                 builder = builder.config(key, value)
         return builder.getOrCreate()
     except ImportError as exc:
-        raise ImportError(f"Spark Connect master {url!r} needs more packages: "
-                          f"{SPARK_CONNECT_HINT}") from exc
+        raise ImportError(
+            f"Spark Connect master {url!r} needs more packages: {SPARK_CONNECT_HINT}"
+        ) from exc
 
 
 __all__ = [

@@ -111,9 +111,7 @@ def list_day_dirs(
     ]
 
 
-def list_files(
-    lake_dir: Path, since: date | None = None, until: date | None = None
-) -> list[Path]:
+def list_files(lake_dir: Path, since: date | None = None, until: date | None = None) -> list[Path]:
     """Complete data files of the days ``since..until`` (inclusive), in day then name order."""
     files: list[Path] = []
     for _, folder in list_day_dirs(lake_dir, since, until):

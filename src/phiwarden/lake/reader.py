@@ -79,8 +79,10 @@ def events_schema() -> sch.Schema:
     """The Ibis schema of :func:`access_events` on every backend (``ts`` is ``timestamp``)."""
     base = sch.Schema.from_pyarrow(ACCESS_EVENTS.schema)
     return sch.Schema(
-        {name: dt.Timestamp(nullable=t.nullable) if t.is_timestamp() else t
-         for name, t in base.items()}
+        {
+            name: dt.Timestamp(nullable=t.nullable) if t.is_timestamp() else t
+            for name, t in base.items()
+        }
     )
 
 

@@ -43,7 +43,9 @@ def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Any:
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
-    raise RuntimeError(f"the operational store does not support {dialect}: use SQLite or PostgreSQL")
+    raise RuntimeError(
+        f"the operational store does not support {dialect}: use SQLite or PostgreSQL"
+    )
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> InsertResult:

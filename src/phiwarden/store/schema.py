@@ -9,6 +9,8 @@ Sensitive identifiers (SSNs, ID document numbers) are never stored in clear: the
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 from sqlalchemy import (
     Boolean,
@@ -54,6 +56,8 @@ REFERENCES: dict[str, str] = {
     "department_id": "departments",
     "performing_department_id": "departments",
     "patient_id": "patients",
+    "surviving_patient_id": "patients",
+    "merged_by_user_id": "workforce",
     "user_id": "workforce",
     "attending_user_id": "workforce",
     "ordered_by_user_id": "workforce",
@@ -89,7 +93,7 @@ LOOKUPS: dict[str, tuple[str, ...]] = {
 LONG_TEXT: frozenset[str] = frozenset({"description", "reason", "previous_names", "btg_reason"})
 
 
-def sql_type(arrow_type: pa.DataType, short: bool = True) -> TypeEngine[object]:
+def sql_type(arrow_type: pa.DataType, short: bool = True) -> TypeEngine[Any]:
     """The SQL column type for an Arrow type of the canonical layout.
 
     Strings are ``VARCHAR(255)`` when ``short`` (identifiers, indexed columns), else TEXT.

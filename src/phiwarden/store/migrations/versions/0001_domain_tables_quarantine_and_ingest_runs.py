@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:19:10.511644
+Create Date: 2026-11-25 01:48:13.916749
 """
 
 from __future__ import annotations
@@ -353,6 +353,37 @@ def upgrade() -> None:
             batch_op.f("ix_patient_contacts_patient_id"), ["patient_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_patient_contacts_phone"), ["phone"], unique=False)
+
+    op.create_table(
+        "patient_merges",
+        sa.Column("merge_id", sa.String(length=255), nullable=False),
+        sa.Column("surviving_patient_id", sa.String(length=255), nullable=False),
+        sa.Column("merged_patient_id", sa.String(length=255), nullable=True),
+        sa.Column("merged_mrn", sa.String(length=255), nullable=False),
+        sa.Column("merged_at", sa.DateTime(), nullable=True),
+        sa.Column("merged_by_user_id", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["merged_by_user_id"],
+            ["workforce.user_id"],
+            name=op.f("fk_patient_merges_merged_by_user_id_workforce"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["surviving_patient_id"],
+            ["patients.patient_id"],
+            name=op.f("fk_patient_merges_surviving_patient_id_patients"),
+        ),
+        sa.PrimaryKeyConstraint("merge_id", name=op.f("pk_patient_merges")),
+        comment="Duplicate charts merged into a surviving one (HL7 ADT A40); merged_mrn is retired.",
+    )
+    with op.batch_alter_table("patient_merges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_patient_merges_merged_by_user_id"), ["merged_by_user_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_patient_merges_surviving_patient_id"),
+            ["surviving_patient_id"],
+            unique=False,
+        )
 
     op.create_table(
         "patient_phones",
@@ -794,6 +825,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_patient_phones_patient_id"))
 
     op.drop_table("patient_phones")
+    with op.batch_alter_table("patient_merges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_patient_merges_surviving_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_patient_merges_merged_by_user_id"))
+
+    op.drop_table("patient_merges")
     with op.batch_alter_table("patient_contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patient_contacts_phone"))
         batch_op.drop_index(batch_op.f("ix_patient_contacts_patient_id"))
