@@ -9,7 +9,44 @@ from __future__ import annotations
 from phiwarden.domain.canonical import ALL_TABLES
 from phiwarden.store.schema import SENSITIVE
 
-INTRO = '# Inputs: the canonical layout\n\nEvery reader in phiwarden produces these record types; you can also hand them over\ndirectly as CSV (one file per type, named `<type>.csv`, header row with the column names\nbelow) or Parquet (`<type>.parquet`). Access events can be one file\n`access_events.csv|parquet` or a folder `access_events/` of Parquet files (for example\n`access_events/day=2026-01-05/part-0.parquet`).\n\n```sh\nphiwarden ingest hospital/canonical          # a folder: every type, referenced types first\nphiwarden ingest new_patients.csv --json     # one file, recognised by its name\nphiwarden ingest --quarantine                # what was rejected, where, and why\n```\n\n## Rules\n\n- **Dates** are `YYYY-MM-DD`; **timestamps** `YYYY-MM-DDTHH:MM:SS` (a space instead of `T` is\n  accepted) in the health system\'s local wall-clock time, the way an EHR audit export shows\n  them. Booleans are `true/false` (also `1/0`, `yes/no`). Empty cells are missing values.\n- **Required** columns (marked below) must be present in the header; a file without one is\n  refused as a whole with the name of the column. Extra columns are ignored.\n- A **bad record** (a value that cannot be read as its type, a missing required value, a\n  reference to a record phiwarden does not have) goes to **quarantine** with the file, the\n  line (CSV) or row (Parquet) and the reason; the good records around it load. The raw\n  record is kept encrypted in the quarantine table so nothing is lost; fix the source and\n  ingest again.\n- **Re-running** an ingest adds nothing: records whose key is already stored are counted as\n  `duplicates_skipped`, and access-event files already in the lake are skipped. A crash\n  mid-ingest leaves whole batches or none (each batch is one transaction; lake files are\n  written to a hidden temporary name and renamed), and running the ingest again completes it.\n- **Sensitive identifiers** (marked below) are never stored in clear: phiwarden keeps them\n  encrypted with the key file, with a keyed hash for matching and the last four for display.\n- `--json` prints `{"loaded": {"<record type>": n, ...}, "quarantined": n, "duplicates_skipped": n}`.\n\n'
+INTRO = """\
+# Inputs: the canonical layout
+
+Every reader in phiwarden produces these record types; you can also hand them over
+directly as CSV (one file per type, named `<type>.csv`, header row with the column names
+below) or Parquet (`<type>.parquet`). Access events can be one file
+`access_events.csv|parquet` or a folder `access_events/` of Parquet files (for example
+`access_events/day=2026-01-05/part-0.parquet`).
+
+```sh
+phiwarden ingest hospital/canonical          # a folder: every type, referenced types first
+phiwarden ingest new_patients.csv --json     # one file, recognised by its name
+phiwarden ingest --quarantine                # what was rejected, where, and why
+```
+
+## Rules
+
+- **Dates** are `YYYY-MM-DD`; **timestamps** `YYYY-MM-DDTHH:MM:SS` (a space instead of `T` is
+  accepted) in the health system's local wall-clock time, the way an EHR audit export shows
+  them. Booleans are `true/false` (also `1/0`, `yes/no`). Empty cells are missing values.
+- **Required** columns (marked below) must be present in the header; a file without one is
+  refused as a whole with the name of the column. Extra columns are ignored.
+- A **bad record** (a value that cannot be read as its type, a missing required value, a
+  reference to a record phiwarden does not have) goes to **quarantine** with the file, the
+  line (CSV) or row (Parquet) and the reason; the good records around it load. The raw
+  record is kept encrypted in the quarantine table so nothing is lost; fix the source and
+  ingest again.
+- **Re-running** an ingest adds nothing: records whose key is already stored are counted as
+  `duplicates_skipped`, and access-event files already in the lake are skipped. A crash
+  mid-ingest leaves whole batches or none (each batch is one transaction; lake files are
+  written to a hidden temporary name and renamed), and running the ingest again completes it.
+- **Sensitive identifiers** (marked below) are never stored in clear: phiwarden keeps them
+  encrypted with the key file, with a keyed hash for matching and the last four for display.
+- `--json` prints `{"loaded": {"<type>": n, ...}, "quarantined": n, "duplicates_skipped": n}`.
+- `PHIWARDEN_INGEST_BATCH_ROWS` (default 50,000) sets how many records one transaction
+  holds; lower it to use less memory. Access-event batches are fixed at 50,000 rows.
+
+"""
 
 
 def render() -> str:
