@@ -141,3 +141,21 @@ def test_the_synthetic_hospital_loads_whole(stores: Stores, small_hospital: Path
         k: v for k, v in manifest["counts"].items() if k != "access_events"
     }
     assert lake_stats(stores.settings.lake_dir)["rows"] == manifest["counts"]["access_events"]
+
+
+def test_fixed_source_ingested_again_adds_only_what_was_missing(
+    stores: Stores, hand_made: Path
+) -> None:
+    _ingest(stores, hand_made)
+    assert lake_stats(stores.settings.lake_dir)["rows"] == 3
+    # The hospital fixes the export: the unknown user becomes U2 and the bad time is fixed.
+    fixed = (
+        FILES["access_events.csv"]
+        .replace(",U9,", ",U2,")
+        .replace("not-a-time", "2026-01-06T10:00:00")
+    )
+    (hand_made / "access_events.csv").write_text(fixed)
+    again = _ingest(stores, hand_made / "access_events.csv")
+    assert again["loaded"] == {"access_events": 2}
+    assert again["quarantined"] == 0
+    assert lake_stats(stores.settings.lake_dir)["rows"] == 5

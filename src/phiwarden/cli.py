@@ -19,6 +19,7 @@ from phiwarden.config import Settings, load_settings
 from phiwarden.console import fail, progress_bar
 from phiwarden.store.sensitive import KeyFileError
 from phiwarden.store.setup import NotInitialisedError, Stores, initialise, open_stores
+from phiwarden.synth.spec import FORMATS as SYNTH_FORMATS
 
 app = typer.Typer(
     name="phiwarden",
@@ -101,8 +102,9 @@ def synth(
     days: Annotated[int | None, typer.Option(help="Override the days of access activity.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same hospital.")] = 7,
     formats: Annotated[
-        str, typer.Option(help="Comma-separated outputs: canonical,fhir,mailbox,x12.")
-    ] = "canonical,fhir,mailbox,x12",
+        str | None,
+        typer.Option(help=f"Comma-separated outputs (default all): {','.join(SYNTH_FORMATS)}."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
 ) -> None:
     """Write a synthetic hospital with known answers (ground_truth.json) in every input format."""
@@ -116,7 +118,11 @@ def synth(
             patients=patients or base.patients,
             workforce=workforce or base.workforce,
             days=days or base.days,
-            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+            formats=(
+                tuple(f.strip() for f in formats.split(",") if f.strip())
+                if formats
+                else base.formats
+            ),
         )
         with progress_bar(not as_json) as progress:
             result = generate(out_dir, spec, progress=progress)
@@ -138,7 +144,14 @@ def synth(
 @app.command()
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to load.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto | csv | parquet")] = "auto",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="auto | fhir | hl7v2 | epic | atna | x12 | csv | parquet"),
+    ] = "auto",
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="Column mapping (TOML) for an access-log export of another EHR."),
+    ] = None,
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="List rejected records instead of loading.")
     ] = False,
@@ -171,6 +184,7 @@ def ingest(
                 protector=stores.protector,
                 lake_dir=stores.settings.lake_dir,
                 fmt=fmt,
+                mapping=mapping,
                 progress=progress,
             )
     except USER_ERRORS as exc:
@@ -225,6 +239,80 @@ def serve(
 ) -> None:
     """Serve the web UI and API."""
     _serve(_stores(), host, port)
+
+
+listen = typer.Typer(
+    help="Receive live feeds: HL7 v2 over MLLP, IHE ATNA syslog.", no_args_is_help=True
+)
+app.add_typer(listen, name="listen")
+
+
+@listen.command("hl7")
+def listen_hl7(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (MLLP framing); 0 picks a free one.")] = 2575,
+) -> None:
+    """Receive HL7 v2 ADT over MLLP; ACK each message once stored, NAK it with the reason."""
+    from phiwarden.ingest.mllp import run_listener
+
+    stores = _stores()
+    try:
+        report = run_listener(
+            stores,
+            host,
+            port,
+            ready=lambda p: out.print(f"listening for HL7 v2 (MLLP) on {host}:{p}; Ctrl-C stops"),
+        )
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    _print_json(report.to_json())
+
+
+@listen.command("atna")
+def listen_atna(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    tcp_port: Annotated[
+        int | None, typer.Option(help="Syslog over TCP, octet-counting framing (RFC 6587).")
+    ] = None,
+    tls_port: Annotated[int | None, typer.Option(help="Syslog over TLS (RFC 5425).")] = None,
+    udp_port: Annotated[int | None, typer.Option(help="Syslog over UDP (RFC 5426).")] = None,
+    certfile: Annotated[Path | None, typer.Option(help="TLS server certificate (PEM).")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS server private key (PEM).")] = None,
+    client_cafile: Annotated[
+        Path | None, typer.Option(help="Require client certificates signed by this CA.")
+    ] = None,
+    flush_seconds: Annotated[
+        float, typer.Option(help="How often spooled events are written to the lake.")
+    ] = 2.0,
+) -> None:
+    """Receive IHE ATNA audit messages; each is spooled durably before it is counted."""
+    from phiwarden.ingest.atna_server import ReceiverOptions, run_receiver
+    from phiwarden.ingest.spool import SpoolBusyError
+
+    stores = _stores()
+    try:
+        options = ReceiverOptions(
+            host=host,
+            tcp_port=tcp_port,
+            tls_port=tls_port,
+            udp_port=udp_port,
+            certfile=certfile,
+            keyfile=keyfile,
+            client_cafile=client_cafile,
+            flush_seconds=flush_seconds,
+        )
+        stats = run_receiver(
+            stores,
+            options,
+            on_ready=lambda ports: out.print(
+                "listening for ATNA syslog on "
+                + ", ".join(f"{k} {host}:{v}" for k, v in ports.items())
+                + "; Ctrl-C stops"
+            ),
+        )
+    except (ValueError, SpoolBusyError, OSError) as exc:
+        fail(_one_line(exc))
+    _print_json(stats.to_json())
 
 
 def _serve(stores: Stores, host: str, port: int) -> None:

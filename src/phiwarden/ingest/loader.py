@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
@@ -50,6 +51,14 @@ class Loader:
         self.lake_dir = lake_dir
         self.report = IngestReport()
         self._known: dict[str, set[str]] = {}
+        self._known_arrays: dict[str, pa.Array] = {}
+
+    def known_array(self, conn: Connection, table_name: str) -> pa.Array:
+        """The known keys of a table as an Arrow array, rebuilt only after inserts."""
+        if table_name not in self._known_arrays:
+            keys = self.known_keys(conn, table_name)
+            self._known_arrays[table_name] = pa.array(list(keys), pa.string())
+        return self._known_arrays[table_name]
 
     def known_keys(self, conn: Connection, table_name: str) -> set[str]:
         """Keys of a referenced table, read once per run and kept up to date."""
@@ -141,10 +150,10 @@ class Loader:
         refs = EVENT_REFERENCES if table is ACCESS_EVENTS else references_of(table)
         if not refs or good.num_rows == 0:
             return good
-        ok = pa.array([True] * good.num_rows)
+        ok = pa.array(np.ones(good.num_rows, dtype=bool))
         for column, target in refs.items():
             values = good.column(column)
-            known = pa.array(sorted(self.known_keys(conn, target)), pa.string())
+            known = self.known_array(conn, target)
             bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, known)))
             for i in pc.indices_nonzero(pc.and_(bad, ok)).to_pylist():
                 src_index = indices[i].as_py()
@@ -167,8 +176,9 @@ class Loader:
         result = repo.insert_rows(conn, repo.domain_table(table.name), rows)
         self.report.loaded[table.name] += result.inserted
         self.report.duplicates_skipped += result.duplicates
-        if table.name in self._known:
+        if table.name in self._known and result.inserted:
             self._known[table.name].update(good.column(table.key).to_pylist())
+            self._known_arrays.pop(table.name, None)
 
     def _store_events(self, good: pa.Table, batch_key: str) -> None:
         result = append_events(self.lake_dir, good, batch_key)

@@ -24,9 +24,20 @@ def run_ingest(
     protector: Protector,
     lake_dir: Path,
     fmt: str = "auto",
+    mapping: Path | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Load every path into the stores; returns what was loaded, quarantined and skipped."""
+    """Load every path into the stores; returns what was loaded, quarantined and skipped.
+
+    ``mapping`` is an access-log column mapping (TOML) for an EHR export whose columns
+    differ from the bundled Epic-style and generic layouts; it implies ``--format epic``.
+    """
+    if mapping is not None:
+        if fmt not in ("auto", "epic"):
+            raise UnsupportedFormatError("--mapping applies to access-log exports (--format epic)")
+        if not mapping.is_file():
+            raise FileNotFoundError(f"no such mapping file: {mapping}")
+        fmt = "epic"
     if fmt != "auto":
         formats.module(fmt)  # fails early on an unknown name
     missing = [str(p) for p in paths if not p.exists()]
@@ -38,7 +49,12 @@ def run_ingest(
         loader = Loader(engine, protector, lake_dir)
         with engine.begin() as conn:
             run_id = repo.start_ingest_run(conn, source=str(path), fmt=kind)
-        formats.module(kind).load(loader, path, progress)
+        if mapping is not None:
+            from phiwarden.ingest.access_log import load_with_mapping
+
+            load_with_mapping(loader, path, mapping, progress)
+        else:
+            formats.module(kind).load(loader, path, progress)
         with engine.begin() as conn:
             repo.finish_ingest_run(
                 conn,

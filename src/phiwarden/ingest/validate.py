@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -95,7 +96,9 @@ def validate(raw: pa.Table, table: CanonicalTable) -> Validated:
             bad = set(_bad_values(col, field.type))
             for i in sorted(bad):
                 reasons.setdefault(i, f"{field.name}: cannot read as {field.type}")
-            mask = pa.array([i in bad for i in range(n)])
+            flags = np.zeros(n, dtype=bool)
+            flags[sorted(bad)] = True
+            mask = pa.array(flags)
             columns[field.name] = _convert(
                 pc.if_else(mask, pa.scalar(None, col.type), col), field.type
             )
@@ -104,10 +107,11 @@ def validate(raw: pa.Table, table: CanonicalTable) -> Validated:
         for i in pc.indices_nonzero(nulls).to_pylist():
             reasons.setdefault(i, f"missing required field {name}")
     typed = pa.table(columns, schema=table.schema)
-    keep = pa.array([i not in reasons for i in range(n)]) if reasons else None
-    indices = pa.array(range(n), pa.int64())
-    if keep is not None:
-        typed = typed.filter(keep)
-        indices = indices.filter(keep)
+    indices = pa.array(np.arange(n, dtype=np.int64))
+    if reasons:
+        keep = np.ones(n, dtype=bool)
+        keep[list(reasons)] = False
+        typed = typed.filter(pa.array(keep))
+        indices = indices.filter(pa.array(keep))
     rejections = [Rejection(i, r) for i, r in sorted(reasons.items())]
     return Validated(typed, indices, rejections)

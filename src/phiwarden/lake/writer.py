@@ -40,6 +40,7 @@ from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.lake.layout import (
     TEMP_SUFFIX,
     day_dir,
+    is_part_file,
     is_temp_file,
     list_day_dirs,
     part_name,
@@ -54,7 +55,7 @@ WRITE_THREADS = min(4, os.cpu_count() or 1)
 _US_PER_DAY = 86_400 * 1_000_000
 _EPOCH = date(1970, 1, 1)
 #: Columns whose values are mostly unique: dictionary encoding them only costs time.
-_NO_DICTIONARY = frozenset({"event_id", "ts"})
+_NO_DICTIONARY = frozenset({"event_id", "ts", "patient_id"})
 
 
 @dataclass(frozen=True)
@@ -151,20 +152,23 @@ def append_events(
         else:
             todo.append((day, final, lo, hi))
 
-    def write(item: tuple[date, Path, int, int]) -> None:
+    def write(item: tuple[date, Path, int, int]) -> int:
         _, final, lo, hi = item
         _ensure_dir(final.parent)
-        _write_atomic(_rows(table, order, lo, hi), final, row_group_size)
+        rows = _drop_stored_events(_rows(table, order, lo, hi), final.parent)
+        if rows.num_rows:
+            _write_atomic(rows, final, row_group_size)
+        return rows.num_rows
 
     # Days are independent files: gather and compress them in parallel (Arrow and
     # Parquet release the GIL). A failure leaves finished days, which a re-run skips.
     if len(todo) > 1:
         with ThreadPoolExecutor(max_workers=min(len(todo), WRITE_THREADS)) as pool:
-            list(pool.map(write, todo))
+            counts = list(pool.map(write, todo))
     else:
-        for item in todo:
-            write(item)
-    written = [(day, final, hi - lo) for day, final, lo, hi in todo]
+        counts = [write(item) for item in todo]
+    written = [(day, final, n) for (day, final, _, _), n in zip(todo, counts, strict=True) if n]
+    already = sum(hi - lo for (_, _, lo, hi) in todo) - sum(counts)
     return AppendResult(
         batch_id=batch_id,
         days_written=tuple(d for d, _, _ in written),
@@ -172,9 +176,27 @@ def append_events(
         files_written=tuple(p for _, p, _ in written),
         files_skipped=tuple(p for _, p, _ in skipped),
         rows_written=sum(n for _, _, n in written),
-        rows_skipped=sum(n for _, _, n in skipped),
+        rows_skipped=sum(n for _, _, n in skipped) + already,
         removed_temp_files=tuple(removed),
     )
+
+
+def _drop_stored_events(rows: pa.Table, folder: Path) -> pa.Table:
+    """Leave out events whose ``event_id`` a file of that day already holds.
+
+    Batch files make re-runs of one source idempotent; this makes overlapping sources
+    idempotent too (two exports sharing a day, a source fixed and ingested again): the
+    same event id is stored once. Only the ``event_id`` column of that day is read.
+    """
+    stored = [
+        pq.read_table(path, columns=["event_id"]).column("event_id")
+        for path in sorted(folder.iterdir())
+        if is_part_file(path.name)
+    ]
+    if not stored:
+        return rows
+    ids = pa.chunked_array([c for col in stored for c in col.chunks], pa.string())
+    return rows.filter(pc.invert(pc.is_in(rows.column("event_id"), value_set=ids.combine_chunks())))
 
 
 def split_by_day(table: pa.Table) -> list[tuple[date, pa.Table]]:

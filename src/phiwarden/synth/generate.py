@@ -7,6 +7,7 @@ mailbox and X12 writers read it back and are imported only when asked for.
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import time
@@ -28,7 +29,16 @@ from phiwarden.synth.spec import SynthSpec
 
 GENERATOR = "phiwarden.synth"
 GENERATOR_VERSION = f"{__version__}+synth.1"
-OTHER_FORMATS = ("fhir", "mailbox", "x12")
+#: Output format -> (module, function(canonical_dir, out_dir)) of its exporter. Exporters
+#: read the canonical folder back, so each is independent and imported only when asked for.
+EXPORTERS: dict[str, tuple[str, str]] = {
+    "fhir": ("phiwarden.synth.fhir", "write_fhir"),
+    "x12": ("phiwarden.synth.x12", "write_x12"),
+    "hl7": ("phiwarden.synth.hl7", "write_hl7"),
+    "access_log": ("phiwarden.synth.access_log", "write_access_log"),
+    "atna": ("phiwarden.synth.atna", "write_atna"),
+}
+OTHER_FORMATS = ("mailbox", *EXPORTERS)
 
 
 @dataclass
@@ -91,14 +101,13 @@ def generate(
         from phiwarden.synth.mailbox import write_mailbox
 
         mailbox = list(write_mailbox(canonical, out_dir / "mailbox", seed=spec.seed))
-    if "fhir" in spec.formats:
-        from phiwarden.synth.fhir import write_fhir
-
-        write_fhir(canonical, out_dir / "fhir")
-    if "x12" in spec.formats:
-        from phiwarden.synth.x12 import write_x12
-
-        write_x12(canonical, out_dir / "x12")
+    for fmt, (module, function) in EXPORTERS.items():
+        if fmt in spec.formats:
+            if progress is not None:
+                progress(f"writing {fmt}", 0, 1)
+            getattr(importlib.import_module(module), function)(canonical, out_dir / fmt)
+            if progress is not None:
+                progress(f"writing {fmt}", 1, 1)
     truth: dict[str, Any] = {
         "snooping": hospital.snooping,
         "identity_theft": hospital.identity_theft,

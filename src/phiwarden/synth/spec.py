@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-FORMATS: tuple[str, ...] = ("canonical", "fhir", "mailbox", "x12")
+FORMATS: tuple[str, ...] = ("canonical", "fhir", "mailbox", "x12", "hl7", "access_log", "atna")
 
 #: Access events per patient per 30 days the workflows produce, measured on generated
 #: hospitals; used to size a hospital for a wanted number of events.

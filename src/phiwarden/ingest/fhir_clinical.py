@@ -1,0 +1,187 @@
+"""Map clinical resources: Encounter (with its care team), MedicationRequest, Observation.
+
+Inverts ``synth.fhir_resources``:
+
+- Encounter: type from the ``urn:phiwarden:encounter-type`` coding, else the class
+  (AMB outpatient, IMP inpatient, EMER emergency, VR telehealth), else the type text;
+  department from the first location (the Location's department), facility from
+  ``serviceProvider`` (a department's facility when it names a department); the
+  attending is the participant typed ``ATND``. Every other participant, and every one
+  with an ``id``, is a care-team row (id = participant id, else ``<encounter>-<n>``;
+  role from the ``urn:phiwarden:care-team-role`` coding or the type text).
+- MedicationRequest: drug from the medication concept's text (or display, or the
+  Medication reference), DEA schedule from the phiwarden extension, ``authoredOn``.
+- Observation: every Observation is a lab result; test from ``code``, value from
+  ``value[x]``. The order id (``basedOn`` identifier ``urn:phiwarden:order-id`` or a
+  ServiceRequest reference) is kept only when that order is already in the store: FHIR
+  export carries no orders, and an unknown order must not cost the result.
+"""
+
+from __future__ import annotations
+
+from phiwarden.ingest.fhir_directory import Directory
+from phiwarden.ingest.fhir_sink import Sink
+from phiwarden.ingest.fhir_values import (
+    JSON,
+    all_codes,
+    code_in,
+    concept_text,
+    extension,
+    obj,
+    objs,
+    ref_id,
+    text,
+    wall_clock,
+)
+from phiwarden.synth import fhir_codes as fc
+
+_CLASS_TYPE = {
+    "AMB": "outpatient",
+    "IMP": "inpatient",
+    "ACUTE": "inpatient",
+    "NONAC": "inpatient",
+    "EMER": "emergency",
+    "VR": "telehealth",
+}
+_PARTICIPATION = {"ATND", "PART"}
+
+
+def _encounter_type(res: JSON) -> str | None:
+    types = objs(res.get("type"))
+    found = code_in(types, fc.ENCOUNTER_TYPE_SYSTEM)
+    if found:
+        return found
+    for _, code in all_codes(res.get("class")):
+        if code in _CLASS_TYPE:
+            return _CLASS_TYPE[code]
+    return concept_text(types[0]) if types else None
+
+
+def _care_role(concepts: object) -> str | None:
+    found = code_in(concepts, fc.CARE_TEAM_ROLE_SYSTEM)
+    if found:
+        return found
+    for concept in objs(concepts):
+        found = text(concept.get("text"))
+        if found:
+            return found
+        for coding in objs(concept.get("coding")):
+            if coding.get("code") not in _PARTICIPATION:
+                found = text(coding.get("display")) or text(coding.get("code"))
+                if found:
+                    return found
+    return None
+
+
+def encounter(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """An ``encounters`` row and its ``care_team`` rows."""
+    ident = text(res.get("id"))
+    attending: str | None = None
+    team: list[JSON] = []
+    for i, part in enumerate(objs(res.get("participant"))):
+        user = d.user(part.get("individual"))
+        if user is None:
+            continue
+        is_attending = any(code == "ATND" for _, code in all_codes(part.get("type")))
+        if is_attending and attending is None:
+            attending = user
+        part_id = text(part.get("id"))
+        if part_id is not None or not is_attending:
+            team.append(
+                {
+                    "care_team_id": part_id or (f"{ident}-{i + 1}" if ident else None),
+                    "encounter_id": ident,
+                    "user_id": user,
+                    "role": _care_role(part.get("type")),
+                }
+            )
+    places = objs(res.get("location"))
+    provider = ref_id(res.get("serviceProvider"), "Organization")
+    period = obj(res.get("period"))
+    row: JSON = {
+        "encounter_id": ident,
+        "patient_id": ref_id(res.get("subject"), "Patient"),
+        "type": _encounter_type(res),
+        "department_id": d.department_at(ref_id(places[0].get("location"), "Location"))
+        if places
+        else None,
+        "facility_id": d.facility_of(provider),
+        "start": wall_clock(period.get("start")),
+        "end": wall_clock(period.get("end")),
+        "attending_user_id": attending,
+    }
+    sink.add("encounters", row, location)
+    for member in team:
+        sink.add("care_team", member, location)
+    return None
+
+
+def medication_request(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """A ``prescriptions`` row."""
+    medication = obj(res.get("medicationReference"))
+    schedule = extension(res, fc.EXT_DEA_SCHEDULE)
+    row: JSON = {
+        "prescription_id": text(res.get("id")),
+        "encounter_id": ref_id(res.get("encounter"), "Encounter"),
+        "patient_id": ref_id(res.get("subject"), "Patient"),
+        "prescriber_user_id": d.user(res.get("requester")),
+        "drug": concept_text(res.get("medicationCodeableConcept"))
+        or text(medication.get("display"))
+        or ref_id(medication, "Medication"),
+        "dea_schedule": text(obj(schedule.get("valueCoding")).get("code"))
+        or text(schedule.get("valueString"))
+        or text(schedule.get("valueCode")),
+        "prescribed_at": wall_clock(res.get("authoredOn")),
+    }
+    sink.add("prescriptions", row, location)
+    return None
+
+
+def _order(res: JSON, d: Directory) -> str | None:
+    for based in objs(res.get("basedOn")):
+        ident = obj(based.get("identifier"))
+        found = (
+            text(ident.get("value")) if ident.get("system") == fc.ORDER_SYSTEM else None
+        ) or ref_id(based, "ServiceRequest")
+        if found:
+            return found if d.known_orders is not None and found in d.known_orders else None
+    return None
+
+
+def _value(res: JSON) -> str | None:
+    quantity = obj(res.get("valueQuantity"))
+    if quantity:
+        amount, unit = text(quantity.get("value")), text(quantity.get("unit"))
+        return " ".join(v for v in (amount, unit) if v) or None
+    if "valueCodeableConcept" in res:
+        return concept_text(res.get("valueCodeableConcept"))
+    for key in ("valueString", "valueInteger", "valueDateTime", "valueTime"):
+        found = text(res.get(key))
+        if found is not None:
+            return found
+    flag = res.get("valueBoolean")
+    return ("true" if flag else "false") if isinstance(flag, bool) else None
+
+
+def observation(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """A ``lab_results`` row."""
+    performer = next(
+        (u for u in (d.user(p) for p in objs(res.get("performer"))) if u is not None), None
+    )
+    effective = (
+        res.get("effectiveDateTime")
+        or res.get("effectiveInstant")
+        or obj(res.get("effectivePeriod")).get("start")
+        or res.get("issued")
+    )
+    row: JSON = {
+        "result_id": text(res.get("id")),
+        "order_id": _order(res, d),
+        "patient_id": ref_id(res.get("subject"), "Patient"),
+        "test": concept_text(res.get("code")),
+        "value": _value(res),
+        "resulted_by_user_id": performer,
+        "resulted_at": wall_clock(effective),
+    }
+    sink.add("lab_results", row, location)
+    return None
