@@ -23,8 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from measure import PeakRss
 from phiwarden.config import load_settings
 from phiwarden.ingest import access_log, canonical
 from phiwarden.ingest.loader import Loader
@@ -35,30 +34,6 @@ from phiwarden.synth.access_log import write_access_log
 
 TARGET_ROWS_PER_SECOND = 1_000_000
 REFERENCE_TABLES = ("facilities", "departments", "workforce", "patients", "patient_merges")
-
-
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``peak`` is the largest seen."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.peak = 0
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.peak = max(self.peak, me.memory_info().rss)
-            self._stop.wait(self._every)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 class LoaderClock:

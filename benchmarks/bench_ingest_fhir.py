@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,32 +33,10 @@ from typing import Any
 
 import psutil
 
+from measure import PeakRss
+
 TARGET_EVENTS_PER_SECOND = 200_000
 ACTIONS = {"C": "create", "R": "view", "U": "update", "D": "delete", "E": "execute"}
-
-
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``peak`` is the highest seen."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.peak = 0
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.peak = max(self.peak, me.memory_info().rss)
-            self._stop.wait(self._every)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @contextmanager

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,46 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from measure import PeakRss
 from phiwarden.lake import access_events, append_events, connect, lake_stats, stop
 
 START = date(2024, 1, 1)
 USERS = 5_000
 PATIENTS = 200_000
 ACTIONS = ["view", "view", "view", "edit", "print", "export"]
-
-
-class PeakRss:
-    """Samples RSS of this process and all its children (Spark's JVM) in a thread."""
-
-    def __init__(self, every: float = 0.05) -> None:
-        self.peak = 0
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-            self._stop.wait(self._every)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @contextmanager
@@ -123,7 +92,7 @@ def write_lake(
     """Append ``total`` events in batches; time only the appends."""
     rng = np.random.default_rng(42)
     seconds = 0.0
-    with PeakRss() as rss:
+    with PeakRss(children=True) as rss:
         for index, first in enumerate(range(0, total, batch_rows)):
             batch = make_batch(
                 first, min(batch_rows, total - first), total, days, rng, ordered=ordered
@@ -147,7 +116,7 @@ def write_lake(
 def query_lake(engine: str, lake: Path) -> dict[str, Any]:
     """Time the standard scans on one engine (run in a child process)."""
     figures: dict[str, Any] = {"engine": engine}
-    with PeakRss() as rss:
+    with PeakRss(children=True) as rss:
         with timed("connect_s", figures):
             con = connect(engine)
         try:
