@@ -32,12 +32,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
-from phiwarden.ingest.access_log_batch import Resolvers, build_resolvers, map_batch, show
+from phiwarden.ingest.access_log_batch import (
+    MappedBatch,
+    Resolvers,
+    build_resolvers,
+    map_batch,
+    show,
+)
 from phiwarden.ingest.access_log_mapping import BUNDLED, Mapping, MappingError, read_mapping
 from phiwarden.ingest.access_log_read import FileReader, RawBatch, read_header, scan
-from phiwarden.ingest.loader import Loader
+from phiwarden.ingest.loader import EVENT_REFERENCES, Loader
 
 __all__ = ["EVENT_BATCH_ROWS", "MappingError", "load", "load_with_mapping", "sniff"]
 
@@ -102,17 +109,24 @@ def load_with_mapping(
         # hash each file while the previous one loads, and read the store meanwhile
         scans = [workers.scanner.submit(scan, f, mapping.csv.encoding) for f in files[:1]]
         resolvers = build_resolvers(loader.engine, mapping)
-        for i, file in enumerate(files):
-            if i + 1 < len(files):
-                scans.append(workers.scanner.submit(scan, files[i + 1], mapping.csv.encoding))
-            digest, clean = scans[i].result()
-            _load_file(
-                workers,
-                resolvers,
-                FileReader(file, mapping, clean, EVENT_BATCH_ROWS),
-                digest[:20],
-                progress,
-            )
+        # batches of consecutive files overlap: the queue is only drained at the end
+        queue = _Queue(workers, progress)
+        try:
+            for i, file in enumerate(files):
+                if i + 1 < len(files):
+                    scans.append(workers.scanner.submit(scan, files[i + 1], mapping.csv.encoding))
+                digest, clean = scans[i].result()
+                _load_file(
+                    workers,
+                    resolvers,
+                    FileReader(file, mapping, clean, EVENT_BATCH_ROWS),
+                    digest[:20],
+                    queue,
+                )
+            queue.drain()
+        except BaseException:
+            queue.abandon()
+            raise
 
 
 class _Workers:
@@ -167,51 +181,77 @@ def _to_text(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, npt.NDArray[
     return pa.array(text, pa.string()), bad
 
 
+class _Queue:
+    """Batches handed to the workers, in file order, with each file's end marked.
+
+    At most :data:`WORKERS` batches are in flight; a file's malformed lines are
+    quarantined once every batch of that file has finished.
+    """
+
+    def __init__(self, workers: _Workers, progress: Progress | None) -> None:
+        self.workers = workers
+        self.progress = progress
+        self.items: deque[Future[int] | FileReader] = deque()
+        self.running = 0
+
+    def submit(self, future: Future[int]) -> None:
+        self.items.append(future)
+        self.running += 1
+        while self.running >= WORKERS:
+            self._finish_one()
+
+    def end_of_file(self, reader: FileReader) -> None:
+        self.items.append(reader)
+
+    def _finish_one(self) -> None:
+        item = self.items.popleft()
+        if isinstance(item, FileReader):
+            _quarantine_malformed(self.workers.loader, item)
+            return
+        self.running -= 1
+        rows = item.result()
+        if self.progress is not None:
+            self.progress(ACCESS_EVENTS.name, rows, 0)
+
+    def drain(self) -> None:
+        while self.items:
+            self._finish_one()
+
+    def abandon(self) -> None:
+        """Let running batches finish (cancelling queued ones) before an error surfaces."""
+        futures = [item for item in self.items if isinstance(item, Future)]
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        self.items.clear()
+
+
 def _load_file(
     workers: _Workers,
     resolvers: Resolvers,
     reader: FileReader,
     digest: str,
-    progress: Progress | None,
+    queue: _Queue,
 ) -> None:
-    """Read one file's batches and have the workers map and load them, two at a time."""
+    """Read one file's batches and queue them for the workers (two at a time)."""
     path = reader.path
-    pending: deque[Future[int]] = deque()
-
-    def finish_one() -> None:
-        rows = pending.popleft().result()
-        if progress is not None:
-            progress(ACCESS_EVENTS.name, rows, 0)
-
     batches = reader.batches()
-    try:
-        while True:
-            try:
-                batch = next(batches)
-            except StopIteration:
-                break
-            except (pa.ArrowInvalid, UnicodeError, csv.Error) as exc:
-                workers.loader.reject_unparseable(
-                    source=str(path),
-                    location=f"after record {reader.rows_read}",
-                    record_type=ACCESS_EVENTS.name,
-                    reason=f"the rest of the file cannot be read as CSV: {show(str(exc), 160)}",
-                    raw=None,
-                )
-                break
-            pending.append(
-                workers.pool.submit(_load_batch, workers, resolvers, reader, batch, digest)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeError, csv.Error) as exc:
+            workers.loader.reject_unparseable(
+                source=str(path),
+                location=f"after record {reader.rows_read}",
+                record_type=ACCESS_EVENTS.name,
+                reason=f"the rest of the file cannot be read as CSV: {show(str(exc), 160)}",
+                raw=None,
             )
-            while len(pending) >= WORKERS:
-                finish_one()
-        while pending:
-            finish_one()
-    except BaseException:
-        for future in pending:  # let running batches finish before the error surfaces
-            future.cancel()
-        wait(pending)
-        raise
-    _quarantine_malformed(workers.loader, reader)
+            break
+        queue.submit(workers.pool.submit(_load_batch, workers, resolvers, reader, batch, digest))
+    queue.end_of_file(reader)
 
 
 def _quarantine_malformed(loader: Loader, reader: FileReader) -> None:
@@ -259,8 +299,28 @@ def _load_batch(
         source=source,
         locate=lambda i: reader.location(batch, int(kept[i])),
         batch_key=f"{digest}-{batch.number:05d}",
+        checked_references=_known_references(loader, mapped),
     )
     return int(batch.table.num_rows)
+
+
+def _known_references(loader: Loader, mapped: MappedBatch) -> frozenset[str]:
+    """Reference columns whose every value is a known key, checked on distinct lookup targets.
+
+    The values come from lookups, so each lookup target is checked once instead of every
+    row; a column with an unknown value is left to the loader, which quarantines its rows.
+    """
+    checked = set()
+    for column, target in EVENT_REFERENCES.items():
+        if column not in mapped.references:
+            continue
+        targets, positions = mapped.references[column]
+        if positions.null_count:
+            continue
+        known = pc.is_in(targets, value_set=loader.known_array_now(target))
+        if pc.all(pc.take(known, positions)).as_py() is not False:
+            checked.add(column)
+    return frozenset(checked)
 
 
 def _raw_row(table: pa.Table, row: int) -> dict[str, str | None]:

@@ -30,6 +30,7 @@ from phiwarden.ingest.access_log_resolve import (
     parse_timestamps,
     ts_hashes,
 )
+from phiwarden.ingest.validate import one_array
 from phiwarden.store.repositories import domain_table
 
 _ACTIONS = {a.value: a.value for a in AccessAction}
@@ -121,6 +122,8 @@ class MappedBatch:
     events: pa.Table
     kept: npt.NDArray[np.int64]
     rejected: list[tuple[int, str]]
+    #: event column -> (lookup targets, position of each event's value among them)
+    references: dict[str, tuple[pa.Array, pa.Array]] = field(default_factory=dict)
 
 
 class _Checks:
@@ -149,9 +152,9 @@ class _Checks:
 
 def _joined(raw: pa.Table, columns: tuple[str, ...]) -> pa.Array:
     """One column, or several joined with BTG_SEPARATOR skipping empty ones."""
-    joined = raw.column(columns[0]).combine_chunks()
+    joined = one_array(raw.column(columns[0]))
     for name in columns[1:]:  # (pyarrow 26's null_handling="skip" drops all-null rows)
-        part = raw.column(name).combine_chunks()
+        part = one_array(raw.column(name))
         joined = pc.coalesce(pc.binary_join_element_wise(joined, part, BTG_SEPARATOR), joined, part)
     return joined
 
@@ -190,9 +193,12 @@ def map_batch(
     )
     parts = [ts_hashes(ts)]
     targets: dict[str, pa.Array] = {}
+    positions: dict[str, tuple[pa.Array, pa.Array]] = {}
     for name, lookup in (("user", res.users), ("patient", res.patients), ("action", res.actions)):
         idx = lookup.index(col[name])
-        targets[name] = lookup.targets(idx)
+        table = lookup.target_table()
+        targets[name] = table.take(idx)
+        positions[name] = (table, idx)
         parts.append(lookup.hashes(idx))
         checks.add(pc.is_null(col[name]), _missing(mapping, name))
         checks.add(pc.is_null(targets[name]), _unknown_reason(mapping, res, name, col[name]))
@@ -240,7 +246,12 @@ def map_batch(
         },
         schema=ACCESS_EVENTS.schema,
     )
-    return MappedBatch(events, kept.astype(np.int64), rejected)
+    references = {
+        f"{name}_id": (table, pick(idx))
+        for name, (table, idx) in positions.items()
+        if name != "action"
+    }
+    return MappedBatch(events, kept.astype(np.int64), rejected, references)
 
 
 def _missing(mapping: Mapping, name: str) -> Callable[[int], str]:

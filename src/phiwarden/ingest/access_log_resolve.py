@@ -2,10 +2,10 @@
 
 Nothing on the common path loops over rows in Python. A :class:`Lookup` maps a column of
 source values (logins, MRNs, metric names, workstations) to targets and 64-bit hashes by
-dictionary-encoding it and looking up only its distinct values; values never seen before
-are handled in Python, once each. Event ids are a hash of the mapped fields of a row, so
-the same access exported twice (overlapping exports) gets the same id. Only values that
-fail to parse (rare) are examined one by one.
+finding each value's position among the values seen so far with one Arrow hash pass;
+values never seen before are handled in Python, once each. Event ids are a hash of the
+mapped fields of a row, so the same access exported twice (overlapping exports) gets the
+same id. Only values that fail to parse (rare) are examined one by one.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def value_hash(value: str) -> int:
 class Lookup:
     """Distinct source values -> target string (or None) and stable hash, learnt lazily.
 
-    A batch column is dictionary-encoded (one Arrow hash pass), and only its distinct
-    values are looked up, in a Python dict that lives as long as the ingest. ``resolve``
-    gives the target of a value never seen before (None: unresolvable, the caller rejects
-    the row). Thread-safe: the loading threads share one lookup.
+    A batch column is matched against the values seen so far (one Arrow hash pass,
+    ``index_in``); only values never seen before are looked up in Python, once each.
+    ``resolve`` gives the target of a value never seen before (None: unresolvable, the
+    caller rejects the row). Thread-safe: the loading threads share one lookup.
     """
 
     def __init__(
@@ -56,6 +56,7 @@ class Lookup:
         known = known or {}
         self._position: dict[str, int] = {value: i for i, value in enumerate(known)}
         self._target_list: list[str | None] = list(known.values())
+        self._values = pa.array(list(known), pa.string())  # source value of each position
         self._targets = pa.array(self._target_list, pa.string())
         self._hashes = np.array([value_hash(v) for v in known], dtype=np.uint64)
 
@@ -71,32 +72,25 @@ class Lookup:
             # (without the lock) must find its target and hash too
             self._targets = pa.array(self._target_list, pa.string())
             self._hashes = np.concatenate([self._hashes, added])
+            self._values = pa.concat_arrays([self._values, pa.array(new, pa.string())])
             self._position.update({v: first + i for i, v in enumerate(new)})
 
     def index(self, column: pa.Array) -> pa.Array:
         """Position of each value in the lookup (null for null values), learning new ones."""
-        encoded = pc.dictionary_encode(column)
-        distinct: list[str] = encoded.dictionary.to_pylist()
-        position = self._position
-        codes = [position.get(v, -1) for v in distinct]
-        if -1 in codes:
-            self._learn([v for v, code in zip(distinct, codes, strict=True) if code < 0])
-            codes = [position[v] for v in distinct]
-        indices = encoded.indices
-        rows = (
-            np.asarray(codes, dtype=np.int64)[
-                pc.fill_null(indices, 0).to_numpy(zero_copy_only=False)
-            ]
-            if distinct
-            else np.zeros(len(column), dtype=np.int64)
-        )
-        if indices.null_count:
-            return pa.array(rows, mask=np.asarray(pc.is_null(indices)), type=pa.int64())
-        return pa.array(rows, type=pa.int64())
+        idx = pc.index_in(column, value_set=self._values)
+        if idx.null_count > column.null_count:
+            unseen = column.filter(pc.and_(pc.is_valid(column), pc.is_null(idx)))
+            self._learn(pc.unique(unseen).to_pylist())
+            idx = pc.index_in(column, value_set=self._values)
+        return pc.cast(idx, pa.int64())
 
     def targets(self, idx: pa.Array) -> pa.Array:
         """The target of each position (null where unresolvable or null)."""
         return self._targets.take(idx)
+
+    def target_table(self) -> pa.Array:
+        """The target of every position learnt so far (positions are never reassigned)."""
+        return self._targets
 
     def hashes(self, idx: pa.Array) -> U64:
         """The hash of each position; null positions get a fixed constant."""

@@ -10,7 +10,7 @@ and running the ingest again completes the load without duplicating anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,14 @@ class Loader:
             keys = self.known_keys(conn, table_name)
             self._known_arrays[table_name] = pa.array(list(keys), pa.string())
         return self._known_arrays[table_name]
+
+    def known_array_now(self, table_name: str) -> pa.Array:
+        """:meth:`known_array`, opening a connection only when it is not cached yet."""
+        cached = self._known_arrays.get(table_name)
+        if cached is not None:
+            return cached
+        with self.engine.connect() as conn:
+            return self.known_array(conn, table_name)
 
     def known_keys(self, conn: Connection, table_name: str) -> set[str]:
         """Keys of a referenced table, read once per run and kept up to date."""
@@ -111,8 +119,13 @@ class Loader:
         source: str,
         locate: Locate,
         batch_key: str,
+        checked_references: Collection[str] = (),
     ) -> None:
-        """Validate and store one batch of raw records of one type."""
+        """Validate and store one batch of raw records of one type.
+
+        ``checked_references`` names reference columns the caller has already found to
+        hold only known keys (:meth:`known_array`, non-null): their check is skipped.
+        """
         table = BY_NAME[table] if isinstance(table, str) else table
         checked = validate(raw, table)
         with self.engine.begin() as conn:
@@ -126,7 +139,7 @@ class Loader:
                     raw=self._raw_row(raw, rej.index),
                 )
             good = self._check_references(
-                conn, table, checked.table, checked.indices, raw, source, locate
+                conn, table, checked.table, checked.indices, raw, source, locate, checked_references
             )
             if table is ACCESS_EVENTS:
                 self._store_events(good, batch_key)
@@ -146,8 +159,10 @@ class Loader:
         raw: pa.Table,
         source: str,
         locate: Locate,
+        checked: Collection[str] = (),
     ) -> pa.Table:
         refs = EVENT_REFERENCES if table is ACCESS_EVENTS else references_of(table)
+        refs = {column: target for column, target in refs.items() if column not in checked}
         if not refs or good.num_rows == 0:
             return good
         ok = pa.array(np.ones(good.num_rows, dtype=bool))

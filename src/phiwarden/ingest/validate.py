@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,13 +42,49 @@ _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
 
+def one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array, without copying a column that has a single chunk."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _needs_trim(arr: pa.Array) -> bool:
+    """False when trimming whitespace and nulling empty strings would change no value.
+
+    Checks only the first and last byte of each value: when all of them are printable
+    ASCII other than space (0x21-0x7e) no value starts or ends with whitespace, Unicode
+    whitespace included (its bytes are all outside that range), and none is empty. This
+    is far cheaper than trimming, which copies every value; when unsure, say True.
+    """
+    n = len(arr)
+    if n == 0 or arr.null_count == n:
+        return False
+    _, offsets_buf, data_buf = arr.buffers()
+    if data_buf is None or offsets_buf is None:
+        return True
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets: npt.NDArray[np.int64] = np.frombuffer(offsets_buf, dtype=width)[
+        arr.offset : arr.offset + n + 1
+    ].astype(np.int64, copy=False)
+    starts, ends = offsets[:-1], offsets[1:]
+    if arr.null_count:
+        valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
+        starts, ends = starts[valid], ends[valid]
+    if bool(np.any(ends <= starts)):
+        return True
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    printable = np.uint8(0x7E - 0x21)
+    first_ok = np.all((data[starts] - np.uint8(0x21)) <= printable)
+    return not (first_ok and np.all((data[ends - 1] - np.uint8(0x21)) <= printable))
+
+
 def _convert(col: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.Array:
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = one_array(col) if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        arr = pc.utf8_trim_whitespace(arr)
-        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+        if _needs_trim(arr):
+            arr = pc.utf8_trim_whitespace(arr)
+            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
         if pa.types.is_boolean(target):
             lowered = pc.utf8_lower(arr)
             bad = pc.invert(pc.is_in(lowered, pa.array(sorted(_TRUE | _FALSE))))
@@ -89,7 +126,7 @@ def validate(raw: pa.Table, table: CanonicalTable) -> Validated:
         if field.name not in raw.column_names:
             columns[field.name] = pa.nulls(n, field.type)
             continue
-        col = raw.column(field.name).combine_chunks()
+        col = one_array(raw.column(field.name))
         try:
             columns[field.name] = _convert(col, field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
