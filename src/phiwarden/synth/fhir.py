@@ -78,11 +78,19 @@ class _Subscribers:
         rel = (cov.get("subscriber_relationship") or "").strip().lower()
         patient = self.patients.get(pid)
         dob = iso_date(cov["subscriber_dob"]) if cov.get("subscriber_dob") else None
-        if (
+        same_dob = (
+            dob is None
+            or patient is None
+            or not patient.get("dob")
+            or iso_date(patient["dob"]) == dob
+        )
+        if same_dob and (
             rel == "self"
             or not (first or last)
             or (patient is not None and _same_person(first, last, patient))
         ):
+            # The patient is their own subscriber only when the birth date agrees too: a
+            # different one is exactly the insurance-identity mismatch the red flags look for.
             return {"reference": f"Patient/{pid}"}
         candidates = [r for r in self.contacts.get(pid, []) if _same_person(first, last, r)]
         candidates.sort(key=lambda r: (r["kind"] != "subscriber", r["contact_id"]))
