@@ -114,3 +114,25 @@ class IdentityTheftScenario(StrEnum):
     BLOOD_TYPE_CONFLICT = "blood_type_conflict"
     RETURNED_MAIL = "returned_mail"
     COMPLAINT = "complaint"
+
+
+#: The audit-record action code (FHIR AuditEvent.action, DICOM/ATNA EventActionCode) of each
+#: canonical action. Print and search share E (execute) with it: the five codes cannot
+#: tell them apart, so writers that must keep them carry the action alongside.
+AUDIT_ACTION_CODES: dict[str, str] = {
+    "view": "R",
+    "create": "C",
+    "update": "U",
+    "delete": "D",
+    "print": "E",
+    "execute": "E",
+    "search": "E",
+}
+#: The canonical action an audit-record action code stands for.
+ACTIONS_BY_AUDIT_CODE: dict[str, str] = {
+    "C": "create",
+    "R": "view",
+    "U": "update",
+    "D": "delete",
+    "E": "execute",
+}

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
+from phiwarden.domain.enums import ACTIONS_BY_AUDIT_CODE
 from phiwarden.ingest import spool
 from phiwarden.ingest.canonical import file_digest
 from phiwarden.ingest.formats import Progress
@@ -56,7 +57,7 @@ from phiwarden.store.setup import Stores
 SD_ID = "phiwarden@32473"
 EVENT_ID_PARAM = "eventId"
 ACTION_SYSTEM = "urn:phiwarden:access-action"
-ACTIONS = {"C": "create", "R": "view", "U": "update", "D": "delete", "E": "execute"}
+ACTIONS = ACTIONS_BY_AUDIT_CODE
 BTG_EVENT_TYPE = "110127"
 BTG_DISPLAY = "emergency override started"
 REASON_DETAIL_TYPES = frozenset({"breakglassreason", "btg_reason", "btgreason", "reason"})

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.canonical_io import read_parquet
+from phiwarden.domain.enums import AUDIT_ACTION_CODES
 from phiwarden.ingest.atna import ACTION_SYSTEM, EVENT_ID_PARAM, SD_ID
 from phiwarden.ingest.syslog import BOM, octet_frame, sd_escape
 from phiwarden.synth.fhir_audit import (
@@ -47,15 +48,7 @@ from phiwarden.synth.fhir_audit import (
     write_string_buffer,
 )
 
-ACTION_CODES: dict[str, str] = {
-    "view": "R",
-    "create": "C",
-    "update": "U",
-    "delete": "D",
-    "print": "E",
-    "execute": "E",
-    "search": "E",
-}
+ACTION_CODES = AUDIT_ACTION_CODES
 #: Canonical actions that ATNA's five codes would lose: carried as an EventTypeCode.
 CARRIED_ACTIONS = frozenset({"print", "search"})
 HEADER = f'<85>1 - synth-ehr phiwarden - IHE+RFC-3881 [{SD_ID} {EVENT_ID_PARAM}="'

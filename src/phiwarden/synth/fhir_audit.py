@@ -34,20 +34,13 @@ import pyarrow.compute as pc
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.canonical_io import read_parquet
+from phiwarden.domain.enums import AUDIT_ACTION_CODES
 from phiwarden.synth.fhir_codes import USER_SYSTEM
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 ACTION_SYSTEM = "urn:phiwarden:access-action"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-ACTION_CODES: dict[str, str] = {
-    "view": "R",
-    "create": "C",
-    "update": "U",
-    "delete": "D",
-    "print": "E",
-    "execute": "E",
-    "search": "E",
-}
+ACTION_CODES = AUDIT_ACTION_CODES
 BATCH_ROWS = 200_000
 
 _ETREAT = f'{{"system":"{ACT_REASON}","code":"ETREAT","display":"Emergency Treatment"}}'
