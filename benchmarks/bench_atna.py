@@ -21,7 +21,6 @@ Bounded: at most rate x seconds messages per phase.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import multiprocessing as mp
 import signal
@@ -38,10 +37,6 @@ from typing import Any
 import psutil
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from phiwarden.config import load_settings
 from phiwarden.domain.canonical import ACCESS_EVENTS
@@ -50,7 +45,7 @@ from phiwarden.ingest.run import run_ingest
 from phiwarden.ingest.syslog import octet_frame
 from phiwarden.store.setup import initialise
 from phiwarden.synth import generate
-from phiwarden.synth.atna import messages
+from phiwarden.synth.atna import messages, self_signed_certificate
 from phiwarden.synth.spec import SynthSpec
 
 RUNNER = """
@@ -70,34 +65,6 @@ while not stop.wait(0.1):
 print(json.dumps(rx.stop().to_json()), flush=True)
 """
 ROUND = 2_000
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = folder / "node.pem", folder / "node.key"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certfile, keyfile
 
 
 def _client(
@@ -266,7 +233,7 @@ def main() -> None:
             lake_dir=settings.lake_dir,
             fmt="csv",
         )
-        certfile, keyfile = _certificate(root)
+        certfile, keyfile = self_signed_certificate(root)
         receiver = Receiver(settings.data_dir, certfile, keyfile)
         sent: dict[str, int] = {}
         print(f"receiver pid {receiver.proc.pid} ports {receiver.ports}")

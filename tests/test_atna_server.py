@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import signal
 import socket
@@ -18,10 +16,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.ingest import spool
@@ -32,7 +26,7 @@ from phiwarden.ingest.run import run_ingest
 from phiwarden.ingest.syslog import octet_frame
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
-from phiwarden.synth.atna import messages, send_tcp, send_udp
+from phiwarden.synth.atna import messages, self_signed_certificate, send_tcp, send_udp
 
 RUNNER = """
 import json, sys, time
@@ -80,39 +74,6 @@ def _lake_ids(stores: Stores) -> list[str]:
     return ids
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = folder / "node.pem", folder / "node.key"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certfile, keyfile
-
-
 def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -121,7 +82,7 @@ def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
 
 
 def test_tcp_tls_and_udp_reach_the_lake(loaded: Stores, events: pa.Table, tmp_path: Path) -> None:
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed_certificate(tmp_path)
     payloads = messages(events.slice(0, 1500))
     client = ssl.create_default_context(cafile=certfile)
     client.load_cert_chain(certfile, keyfile)  # mutual TLS, as an IHE secure node

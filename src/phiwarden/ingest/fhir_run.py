@@ -40,23 +40,12 @@ from phiwarden.ingest.fhir_ndjson import (
 from phiwarden.ingest.fhir_sink import Progress, Sink
 from phiwarden.ingest.fhir_validate import problems
 from phiwarden.ingest.loader import Loader
+from phiwarden.synth import fhir_codes as fc
 
 Mapper = Callable[[dict[str, Any], str, Directory, Sink], str | None]
 
 #: Resource types in load order: referenced types before the types that refer to them.
-ORDER: tuple[str, ...] = (
-    "Organization",
-    "Location",
-    "Practitioner",
-    "PractitionerRole",
-    "Patient",
-    "RelatedPerson",
-    "Coverage",
-    "Encounter",
-    "MedicationRequest",
-    "Observation",
-    "AuditEvent",
-)
+ORDER: tuple[str, ...] = fc.RESOURCE_TYPES
 CODES: dict[str, int] = {kind: i for i, kind in enumerate(ORDER)}
 AUDIT = "AuditEvent"
 MAPPERS: dict[str, Mapper] = {

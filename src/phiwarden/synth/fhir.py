@@ -18,20 +18,6 @@ from phiwarden.synth import fhir_resources as fr
 from phiwarden.synth.export_io import Row, iso_date, load_rows
 from phiwarden.synth.fhir_audit import write_audit_events
 
-RESOURCE_TYPES: tuple[str, ...] = (
-    "Organization",
-    "Location",
-    "Practitioner",
-    "PractitionerRole",
-    "Patient",
-    "RelatedPerson",
-    "Coverage",
-    "Encounter",
-    "MedicationRequest",
-    "Observation",
-    "AuditEvent",
-)
-
 
 def _write_ndjson(path: Path, resources: Iterable[fr.JSON]) -> int:
     """Write resources one compact JSON object per line; return how many."""

@@ -71,3 +71,19 @@ ENCOUNTER_CLASS: dict[str, tuple[str, str]] = {
 }
 SUBSCRIBER_RELATIONSHIP = {"self", "spouse", "child", "parent", "common", "other", "injured"}
 PHONE_USE = {"home": "home", "mobile": "mobile", "cell": "mobile", "work": "work"}
+
+#: The resource types phiwarden writes and reads, referenced types before the types that
+#: refer to them (the FHIR writer's file order and the reader's load order).
+RESOURCE_TYPES: tuple[str, ...] = (
+    "Organization",
+    "Location",
+    "Practitioner",
+    "PractitionerRole",
+    "Patient",
+    "RelatedPerson",
+    "Coverage",
+    "Encounter",
+    "MedicationRequest",
+    "Observation",
+    "AuditEvent",
+)
