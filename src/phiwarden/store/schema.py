@@ -182,3 +182,7 @@ ingest_runs = Table(
     Column("duplicates_skipped", Integer, nullable=False, default=0),
     comment="One row per ingest of one source; finished_at empty means it did not complete.",
 )
+
+# Last, so the monitoring tables (which import ``metadata`` from here) join it whenever the
+# schema is imported: Alembic autogenerate and ``initialise`` then see them too.
+from phiwarden.store import monitor_tables as monitor_tables  # noqa: E402

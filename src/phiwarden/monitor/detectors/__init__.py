@@ -1,0 +1,1 @@
+"""One module per detector; :mod:`phiwarden.monitor.catalogue` lists them in order."""

@@ -1,0 +1,43 @@
+"""After hours: unexplained accesses outside the user's own shift."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from phiwarden.monitor.signals import Detector, Inputs, signal, text
+
+
+def find(inputs: Inputs) -> ir.Table:
+    """Users who opened several patients, unexplained, an hour or more outside their shift.
+
+    Night shifts wrap midnight (start 19, end 7). Users with no recorded shift are skipped.
+    """
+    u, w = inputs.unexplained, inputs.workforce
+    least = inputs.ctx.config.after_hours_min_patients
+    shift = w.filter(w.shift_start_hour.notnull() & w.shift_end_hour.notnull()).select(
+        uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour
+    )
+    j = u.join(shift, u.user_id == shift.uid)
+    hour = j.first.hour().cast("int64")
+    length = ((j.e - j.s + 24) % 24).nullif(0).fill_null(24)
+    offset = (hour - j.s + 24) % 24
+    # an hour of grace on either side of the shift
+    off = (offset >= length + 1) & (offset < 23)
+    j = j.filter(off)
+    per_user = j.group_by(j.user_id).aggregate(n=j.patient_id.nunique())
+    many = per_user.filter(per_user.n >= least).select(keep=per_user.user_id)
+    j = j.join(many, j.user_id == many.keep)
+    detail = text("opened at ", j.first.hour(), ":00, shift ", j.s, ":00-", j.e, ":00")
+    return signal(j, j.user_id, j.patient_id, detail)
+
+
+DETECTOR = Detector(
+    code="after_hours",
+    title="After hours",
+    weight=1.2,
+    why="Snooping happens when nobody is around: records opened well outside the user's "
+    "own working hours, with nothing to explain them.",
+    reason="opened {n} patient(s) outside the user's shift",
+    find=find,
+    per_patient=False,
+)

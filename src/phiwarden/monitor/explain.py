@@ -1,0 +1,304 @@
+"""Explanations: which accesses a care relationship, a record or a job's workflow explains.
+
+An access is explained when a template holds for (user, patient, time). Templates come in
+three shapes, each one join against the window's accesses:
+
+- the **user's own** relationship to the patient: on the encounter's care team or its
+  attending; ordered, resulted or prescribed for the patient; booked or is the provider of
+  an appointment; registered the patient; took a call about the patient; merged the chart;
+- the **user's department's**: the department had an encounter with the patient, or
+  performs an order for the patient (lab, radiology), or a colleague in the department
+  holds one of the record relationships above at that time (covering for them);
+- the **user's role's** workflow: pharmacists verify prescriptions; billing, coding and
+  HIM open a patient in the weeks after discharge.
+
+Accesses are first gathered into openings: one (user, patient, hour) with its access
+count and first/last time, so a burst of screens is matched once. Each opening gets the
+first template (in :data:`TEMPLATES` order) that explains it, or none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from phiwarden.domain.enums import Role
+from phiwarden.monitor.context import Context
+
+#: Templates in the order an opening is credited to them, with a line for reports.
+TEMPLATES: dict[str, str] = {
+    "care_team": "on the care team (or attending) of the patient's encounter",
+    "department_encounter": "the user's department had an encounter with the patient",
+    "ordered": "the user ordered for the patient",
+    "resulted": "the user resulted a test for the patient",
+    "prescribed": "the user prescribed for the patient",
+    "scheduled": "the user booked, or is the provider of, the patient's appointment",
+    "registered": "the user registered the patient",
+    "call": "the user took a call about the patient",
+    "merge": "the user merged the patient's charts",
+    "performing_department": "the user's department performs an order for the patient",
+    "colleague": "a colleague in the user's department has one of the relationships above",
+    "pharmacy": "pharmacist verifying the patient's prescription",
+    "after_discharge": "billing, coding or HIM after the patient's discharge",
+}
+RANK = {name: i for i, name in enumerate(TEMPLATES)}
+#: Role workflows: which roles follow which record.
+WORKFLOW_OF_ROLE: dict[str, str] = {
+    Role.PHARMACIST.value: "pharmacy",
+    Role.BILLER.value: "after_discharge",
+    Role.CODER.value: "after_discharge",
+    Role.HIM_ANALYST.value: "after_discharge",
+}
+
+
+def _hours(h: float) -> ir.IntervalScalar:
+    return ibis.interval(minutes=round(h * 60))
+
+
+def _days(d: float) -> ir.IntervalScalar:
+    return ibis.interval(minutes=round(d * 24 * 60))
+
+
+def _spans(
+    table: ir.Table, who: str, patient: str, t0: ir.Value, t1: ir.Value, template: str
+) -> ir.Table:
+    return table.filter(table[who].notnull()).select(
+        who=table[who].cast("string"),
+        patient_id=table[patient],
+        t0=t0.cast("timestamp"),
+        t1=t1.cast("timestamp"),
+        rank=ibis.literal(RANK[template], "int16"),
+    )
+
+
+def user_spans(ctx: Context, include_care_team: bool = True) -> ir.Table:
+    """(user, patient, from, to, template rank) of every user's own relationships.
+
+    Without the care team: the record relationships only (the department template
+    already covers the encounters).
+    """
+    c = ctx.config
+    before, after = _hours(c.encounter_before_hours), _hours(c.encounter_after_hours)
+    margin = _hours(c.record_margin_hours)
+    enc = ctx["encounters"]
+    end = enc.end.fill_null(ibis.literal(ctx.window.end))
+    team = ctx["care_team"].join(enc, "encounter_id")
+    team_end = team.end.fill_null(ibis.literal(ctx.window.end))
+    o, r, p = ctx["orders"], ctx["lab_results"], ctx["prescriptions"]
+    a, reg, calls, m = (
+        ctx["appointments"],
+        ctx["registrations"],
+        ctx["calls"],
+        ctx["patient_merges"],
+    )
+    team_parts = [
+        _spans(team, "user_id", "patient_id", team.start - before, team_end + after, "care_team"),
+        _spans(
+            enc, "attending_user_id", "patient_id", enc.start - before, end + after, "care_team"
+        ),
+    ]
+    parts = [
+        _spans(
+            o,
+            "ordered_by_user_id",
+            "patient_id",
+            o.ordered_at - margin,
+            o.ordered_at + _days(c.order_followup_days),
+            "ordered",
+        ),
+        _spans(
+            r,
+            "resulted_by_user_id",
+            "patient_id",
+            r.resulted_at - margin,
+            r.resulted_at + margin,
+            "resulted",
+        ),
+        _spans(
+            p,
+            "prescriber_user_id",
+            "patient_id",
+            p.prescribed_at - margin,
+            p.prescribed_at + margin,
+            "prescribed",
+        ),
+        _spans(
+            a,
+            "scheduled_by_user_id",
+            "patient_id",
+            a.scheduled_at - margin,
+            a.scheduled_at + margin,
+            "scheduled",
+        ),
+        _spans(
+            a, "provider_user_id", "patient_id", a.start - margin, a.start + margin, "scheduled"
+        ),
+        _spans(
+            reg,
+            "registered_by_user_id",
+            "patient_id",
+            reg.registered_at - margin,
+            reg.registered_at + margin,
+            "registered",
+        ),
+        _spans(
+            calls,
+            "user_id",
+            "patient_id",
+            calls.start - _hours(c.call_margin_hours),
+            calls.end.fill_null(calls.start) + _hours(c.call_margin_hours),
+            "call",
+        ),
+        _spans(
+            m,
+            "merged_by_user_id",
+            "surviving_patient_id",
+            m.merged_at - margin,
+            m.merged_at + margin,
+            "merge",
+        ),
+    ]
+    return ibis.union(*(team_parts + parts if include_care_team else parts))
+
+
+def department_spans(ctx: Context) -> ir.Table:
+    """(department, patient, from, to, template rank): encounters and performed orders."""
+    c = ctx.config
+    enc, o = ctx["encounters"], ctx["orders"]
+    end = enc.end.fill_null(ibis.literal(ctx.window.end))
+    w = ctx["workforce"]
+    own = user_spans(ctx, include_care_team=False)
+    dept = own.join(w, own.who == w.user_id)
+    return ibis.union(
+        _spans(dept, "department_id", "patient_id", dept.t0, dept.t1, "colleague"),
+        _spans(
+            enc,
+            "department_id",
+            "patient_id",
+            enc.start - _hours(c.encounter_before_hours),
+            end + _hours(c.encounter_after_hours),
+            "department_encounter",
+        ),
+        _spans(
+            o,
+            "performing_department_id",
+            "patient_id",
+            o.ordered_at - _hours(c.record_margin_hours),
+            o.ordered_at + _days(c.workflow_days),
+            "performing_department",
+        ),
+    )
+
+
+def workflow_spans(ctx: Context) -> ir.Table:
+    """(workflow, patient, from, to, template rank): pharmacy and after-discharge work."""
+    c = ctx.config
+    p, enc = ctx["prescriptions"], ctx["encounters"]
+    pharmacy = p.mutate(workflow=ibis.literal("pharmacy"))
+    done = enc.filter(enc.end.notnull()).mutate(workflow=ibis.literal("after_discharge"))
+    return ibis.union(
+        _spans(
+            pharmacy,
+            "workflow",
+            "patient_id",
+            p.prescribed_at - _hours(c.record_margin_hours),
+            p.prescribed_at + _days(c.workflow_days),
+            "pharmacy",
+        ),
+        _spans(
+            done,
+            "workflow",
+            "patient_id",
+            done.end,
+            done.end + _days(c.after_discharge_days),
+            "after_discharge",
+        ),
+    )
+
+
+def openings(ctx: Context) -> ir.Table:
+    """The window's accesses as openings: (user, patient, hour) with count and times."""
+    e = ctx.events
+    return e.group_by(
+        user_id=e.user_id, patient_id=e.patient_id, hour=e.ts.truncate("h")
+    ).aggregate(
+        accesses=e.count(),
+        first=e.ts.min(),
+        last=e.ts.max(),
+        btg=e.break_the_glass.fill_null(False).any(),
+    )
+
+
+@dataclass
+class Explained:
+    """Openings with the template that explains each (``template`` null: unexplained)."""
+
+    openings: ir.Table
+
+    @property
+    def unexplained(self) -> ir.Table:
+        """Openings no template explains: what the detectors look at."""
+        return self.openings.filter(self.openings.rank.isnull())
+
+
+def explain(ctx: Context) -> Explained:
+    """Credit each opening of the window to its first explaining template, if any."""
+    g = openings(ctx)
+    w = ctx["workforce"]
+    workflow = w.role.cases(*WORKFLOW_OF_ROLE.items(), else_=ibis.null("string"))
+    people = w.select(user_id=w.user_id, dept=w.department_id, workflow=workflow)
+    gw = g.left_join(people, g.user_id == people.user_id).select(
+        g.user_id, g.patient_id, g.hour, g.first, people.dept, people.workflow
+    )
+    matches = []
+    for spans, key in (
+        (user_spans(ctx), gw.user_id),
+        (department_spans(ctx), gw.dept),
+        (workflow_spans(ctx), gw.workflow),
+    ):
+        joined = gw.join(
+            spans,
+            [
+                key == spans.who,
+                gw.patient_id == spans.patient_id,
+                gw.first >= spans.t0,
+                gw.first <= spans.t1,
+            ],
+        )
+        matches.append(joined.select(gw.user_id, gw.patient_id, gw.hour, spans.rank))
+    best = (
+        ibis.union(*matches)
+        .group_by(["user_id", "patient_id", "hour"])
+        .aggregate(rank=lambda t: t.rank.min())
+    )
+    out = g.left_join(
+        best,
+        [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
+    ).select(g, best.rank)
+    return Explained(out)
+
+
+def explanation_stats(explained: ir.Table) -> dict[str, object]:
+    """Accesses, explained fraction, and accesses credited to each template.
+
+    ``explained`` is :attr:`Explained.openings`, preferably cached: it is read once here.
+    """
+    counts = explained.group_by("rank").aggregate(accesses=explained.accesses.sum()).to_pyarrow()
+    names = list(TEMPLATES)
+    by_template = {name: 0 for name in names}
+    total = unexplained = 0
+    for rank, n in zip(counts["rank"].to_pylist(), counts["accesses"].to_pylist(), strict=True):
+        total += int(n)
+        if rank is None:
+            unexplained += int(n)
+        else:
+            by_template[names[int(rank)]] = int(n)
+    return {
+        "accesses": total,
+        "explained": total - unexplained,
+        "unexplained": unexplained,
+        "explained_fraction": (total - unexplained) / total if total else 1.0,
+        "by_template": by_template,
+    }

@@ -1,0 +1,261 @@
+"""One monitor run: explain the window's accesses, run every detector, score, store alerts.
+
+Runs are incremental. Without ``since`` a run starts the day after the last run's window
+(or at the lake's first day) and ends at the lake's last day; each day's per-user counts
+are stored (``monitor_user_days``) so the next run scores a new day against that history
+without reading old events again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from ibis.backends import BaseBackend
+from sqlalchemy import select
+
+from phiwarden.lake.engine import open_backend
+from phiwarden.lake.layout import list_days
+from phiwarden.monitor import store as monitor_store
+from phiwarden.monitor.catalogue import DETECTORS
+from phiwarden.monitor.config import MonitorConfig, load_config
+from phiwarden.monitor.context import Context, Window, build_context
+from phiwarden.monitor.explain import explain, explanation_stats
+from phiwarden.monitor.scoring import score_signals
+from phiwarden.monitor.signals import SIGNAL_COLUMNS, Inputs
+from phiwarden.monitor.store import AlertDraft
+from phiwarden.store.monitor_tables import monitor_runs
+from phiwarden.store.setup import Stores
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class MonitorResult:
+    """What a run found: the window, the alerts (highest score first) and its statistics."""
+
+    window: Window | None
+    alerts: list[AlertDraft]
+    alert_ids: list[str]
+    stats: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``phiwarden monitor --json`` document."""
+        return {
+            "window": (
+                {"since": self.window.since.isoformat(), "until": self.window.until.isoformat()}
+                if self.window
+                else None
+            ),
+            "alerts": [
+                {
+                    "alert_id": alert_id,
+                    "user_id": a.user_id,
+                    "score": a.score,
+                    "reasons": [r["text"] for r in a.reasons],
+                    "reason_codes": [r["code"] for r in a.reasons],
+                    "patient_ids": a.patient_ids,
+                    "accesses": a.accesses,
+                }
+                for alert_id, a in zip(self.alert_ids, self.alerts, strict=True)
+            ],
+            "stats": self.stats,
+        }
+
+
+def default_window(stores: Stores, since: date | None, until: date | None) -> Window | None:
+    """The window to review: the arguments, else from the last run's end to the lake's end."""
+    days = list_days(stores.settings.lake_dir)
+    if until is None:
+        if not days:
+            return None
+        until = days[-1]
+    if since is None:
+        with stores.engine.connect() as conn:
+            last = conn.execute(
+                select(monitor_runs.c.window_end)
+                .where(monitor_runs.c.finished_at.is_not(None))
+                .order_by(monitor_runs.c.window_end.desc())
+                .limit(1)
+            ).scalar()
+        since = last + timedelta(days=1) if last is not None else (days[0] if days else until)
+        if since > until:
+            return None
+    if since > until:
+        raise ValueError(f"--since {since} is after --until {until}: swap them")
+    return Window(since, until)
+
+
+def pairs_of(unexplained: ir.Table) -> ir.Table:
+    """Unexplained openings summed per (user, patient)."""
+    u = unexplained
+    return u.group_by(["user_id", "patient_id"]).aggregate(
+        accesses=u.accesses.sum(),
+        first=u.first.min(),
+        last=u.last.max(),
+        btg=u.btg.any(),
+        openings=u.count(),
+    )
+
+
+def user_days_of(ctx: Context, openings: ir.Table) -> ir.Table:
+    """Per user and day: accesses, patients, unexplained accesses and patients."""
+    o = openings.mutate(day=openings.first.date(), unexplained=openings.rank.isnull())
+    return o.group_by(["user_id", "day"]).aggregate(
+        accesses=o.accesses.sum(),
+        patients=o.patient_id.nunique(),
+        unexplained_accesses=o.unexplained.ifelse(o.accesses, 0).sum(),
+        unexplained_patients=o.unexplained.ifelse(o.patient_id, ibis.null("string")).nunique(),
+    )
+
+
+def run_monitor(
+    stores: Stores,
+    since: date | None = None,
+    until: date | None = None,
+    *,
+    engine: str | None = None,
+    config: MonitorConfig | None = None,
+    con: BaseBackend | None = None,
+    progress: Progress | None = None,
+    save: bool = True,
+) -> MonitorResult:
+    """Review the window's accesses and store one alert per flagged user (see module doc)."""
+    config = config or load_config(stores.settings.data_dir)
+    window = default_window(stores, since, until)
+    if window is None:
+        return MonitorResult(None, [], [], {"accesses": 0, "explained_fraction": 1.0, "alerts": 0})
+    if con is not None:
+        return _run(stores, con, window, config, progress, save)
+    with open_backend(stores.settings.with_engine(engine)) as backend:
+        return _run(stores, backend, window, config, progress, save)
+
+
+def _run(
+    stores: Stores,
+    con: BaseBackend,
+    window: Window,
+    config: MonitorConfig,
+    progress: Progress | None,
+    save: bool,
+) -> MonitorResult:
+    cached: list[ir.Table] = []
+
+    def _cache(table: ir.Table) -> ir.Table:
+        done = table.cache()
+        cached.append(done)
+        return done
+
+    try:
+        return _review(stores, con, window, config, progress, save, _cache)
+    finally:
+        for table in cached:
+            table.release()
+
+
+def _review(
+    stores: Stores,
+    con: BaseBackend,
+    window: Window,
+    config: MonitorConfig,
+    progress: Progress | None,
+    save: bool,
+    _cache: Callable[[ir.Table], ir.Table],
+) -> MonitorResult:
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    say("reading operational records")
+    ctx = build_context(stores, con, window, config)
+    lap("context")
+    say("explaining accesses")
+    openings = _cache(explain(ctx).openings)
+    stats = explanation_stats(openings)
+    lap("explain")
+    unexplained = _cache(openings.filter(openings.rank.isnull()))
+    pairs = _cache(pairs_of(unexplained))
+    days = user_days_of(ctx, openings).to_pyarrow()
+    with stores.engine.begin() as conn:
+        if save:
+            monitor_store.upsert_user_days(conn, _day_rows(days))
+        history = monitor_store.user_days(
+            conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
+        )
+        suppressed = monitor_store.suppressed(conn)
+    inputs = Inputs(ctx, openings, unexplained, pairs, _history(history, days))
+    lap("baselines")
+    parts: list[pa.Table] = []
+    for det in DETECTORS:
+        say(f"detector {det.code}")
+        found = det.find(inputs).mutate(code=ibis.literal(det.code)).to_pyarrow()
+        parts.append(found.select(["code", *SIGNAL_COLUMNS]))
+        lap(f"detector:{det.code}")
+    signals = pa.concat_tables(parts) if parts else pa.table({})
+    accesses = pairs.select("user_id", "patient_id", "accesses").to_pyarrow()
+    per_pair = {
+        (u, p): int(n)
+        for u, p, n in zip(
+            *(accesses.column(c).to_pylist() for c in ("user_id", "patient_id", "accesses")),
+            strict=True,
+        )
+    }
+    drafts = score_signals(signals, config, suppressed, per_pair)
+    lap("scoring")
+    per_code = {det.code: 0 for det in DETECTORS}
+    for code in signals.column("code").to_pylist():
+        per_code[code] += 1
+    stats = {
+        **stats,
+        "alerts": len(drafts),
+        "unexplained_pairs": len(per_pair),
+        "signals": per_code,
+    }
+    ids: list[str] = []
+    if save:
+        with stores.engine.begin() as conn:
+            run_id = monitor_store.start_run(conn, window.since, window.until, con.name)
+            ids = monitor_store.save_alerts(conn, run_id, window.since, window.until, drafts)
+            monitor_store.finish_run(conn, run_id, stats)
+        lap("store")
+    return MonitorResult(window, drafts, ids or [""] * len(drafts), stats, timings)
+
+
+def _day_rows(days: pa.Table) -> list[dict[str, Any]]:
+    rows = days.to_pylist()
+    for row in rows:
+        row["after_hours_patients"] = row.get("after_hours_patients") or 0
+    return rows
+
+
+def _history(stored: pa.Table, window_days: pa.Table) -> list[tuple[str, date, float]]:
+    out: list[tuple[str, date, float]] = []
+    for table in (stored, window_days):
+        if table.num_rows:
+            out.extend(
+                (
+                    str(u),
+                    d if isinstance(d, date) else datetime.fromisoformat(str(d)).date(),
+                    float(n),
+                )
+                for u, d, n in zip(
+                    table.column("user_id").to_pylist(),
+                    table.column("day").to_pylist(),
+                    table.column("unexplained_patients").to_pylist(),
+                    strict=True,
+                )
+            )
+    return out

@@ -1,0 +1,111 @@
+"""What every detector receives and returns.
+
+A detector is a function of :class:`Inputs` returning a signal table with the columns of
+:data:`SIGNAL_COLUMNS`: one row per (user, patient) it implicates, a ``factor`` that
+scales the detector's weight (1.0 unless some cases weigh more) and ``detail``, the
+evidence in words, built from data values only so every engine writes the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from phiwarden.monitor.context import Context
+
+SIGNAL_COLUMNS = ("user_id", "patient_id", "factor", "detail")
+
+
+@dataclass
+class Inputs:
+    """The run's context plus its openings: all, unexplained, and unexplained pairs."""
+
+    ctx: Context
+    #: every opening (user, patient, hour): accesses, first, last, btg, rank
+    openings: ir.Table
+    #: openings no template explains
+    unexplained: ir.Table
+    #: unexplained (user, patient): accesses, first, last, btg, openings
+    pairs: ir.Table
+    #: (user, day, unexplained patients) of stored history plus this window, for baselines
+    history: list[tuple[str, date, float]] = field(default_factory=list)
+
+    def history_days(self) -> list[tuple[str, date, float]]:
+        """Per user and day, unexplained distinct patients: stored days plus the window's."""
+        return self.history
+
+    @property
+    def workforce(self) -> ir.Table:
+        """The workforce with matching keys."""
+        return self.ctx["workforce"]
+
+    @property
+    def patients(self) -> ir.Table:
+        """The patient index with matching keys."""
+        return self.ctx["patients"]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One catalogue entry: what it finds, how much it weighs, why it matters."""
+
+    code: str
+    title: str
+    weight: float
+    why: str
+    #: the reason in plain words; ``{n}`` is the number of patients
+    reason: str
+    find: Callable[[Inputs], ir.Table]
+    #: an attribute many patients have (VIP, employee, a street): its weight is scaled by
+    #: how unlikely the user's count is given how common it is among unexplained patients
+    common: bool = False
+    #: whether the weight grows with the number of patients (False for detectors that
+    #: already judge the user's whole pattern: volume, focus, spread, after hours)
+    per_patient: bool = True
+
+
+def signal(
+    table: ir.Table,
+    user: ir.Value,
+    patient: ir.Value,
+    detail: ir.Value | str,
+    factor: ir.Value | float = 1.0,
+) -> ir.Table:
+    """Project a detector's rows onto the signal columns, one row per (user, patient)."""
+    f = factor if isinstance(factor, ir.Value) else ibis.literal(float(factor))
+    d = detail if isinstance(detail, ir.Value) else ibis.literal(detail)
+    rows = table.select(
+        user_id=user.cast("string"),
+        patient_id=patient.cast("string"),
+        factor=f.cast("float64"),
+        detail=d.cast("string"),
+    )
+    return rows.group_by(["user_id", "patient_id"]).aggregate(
+        factor=rows.factor.max(), detail=rows.detail.min()
+    )
+
+
+def text(*parts: ir.Value | str) -> ir.StringValue:
+    """Concatenate literals and columns (nulls shown as '?') into one string."""
+    out: ir.StringValue = ibis.literal("")
+    for part in parts:
+        value = ibis.literal(part) if isinstance(part, str) else part.cast("string").fill_null("?")
+        out = out + value
+    return out
+
+
+def with_people(inputs: Inputs) -> ir.Table:
+    """Unexplained pairs joined to the user's and the patient's demographics.
+
+    Columns: the pair's (user_id, patient_id, accesses, first, last, btg) plus ``u_*``
+    (workforce) and ``p_*`` (patient) columns.
+    """
+    p, w, pt = inputs.pairs, inputs.workforce, inputs.patients
+    wu = w.rename({f"u_{c}": c for c in w.columns})
+    pp = pt.rename({f"p_{c}": c for c in pt.columns})
+    j = p.join(wu, p.user_id == wu.u_user_id).join(pp, p.patient_id == pp.p_patient_id)
+    return j

@@ -1,0 +1,307 @@
+"""Monitoring's store on SQLite and PostgreSQL: migration, alerts, cases, decisions, baselines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from phiwarden.monitor import store as ms
+from phiwarden.store.migrate import alembic_config, upgrade
+from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
+from phiwarden.store.schema import metadata
+from phiwarden.store.setup import Stores
+
+MONITOR_TABLES = {
+    "monitor_runs",
+    "monitor_user_days",
+    "cases",
+    "alerts",
+    "alert_decisions",
+    "suppressions",
+}
+W1 = (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+W2 = (dt.date(2026, 3, 9), dt.date(2026, 3, 15))
+T0 = dt.datetime(2026, 3, 9, 6, 0)
+
+
+def _reason(code: str, patients: list[str], weight: float = 1.0) -> dict[str, Any]:
+    return {
+        "code": code,
+        "title": code.replace("_", " "),
+        "text": f"{code} for {len(patients)} patients",
+        "weight": weight,
+        "patient_ids": patients,
+        "evidence": {"first_seen": dt.date(2026, 3, 3), "count": len(patients)},
+    }
+
+
+def _draft(user: str, score: float, patients: list[str], code: str = "coworker") -> ms.AlertDraft:
+    return ms.AlertDraft(
+        user_id=user,
+        score=score,
+        reasons=[_reason(code, patients), _reason("after_hours", [])],
+        patient_ids=patients,
+        accesses=len(patients) * 2,
+    )
+
+
+def _save(
+    stores: Stores, window: tuple[dt.date, dt.date], drafts: list[ms.AlertDraft]
+) -> list[str]:
+    with stores.engine.begin() as conn:
+        run = ms.start_run(conn, window[0], window[1], "duckdb")
+        ids = ms.save_alerts(conn, run, window[0], window[1], drafts, now=T0)
+        ms.finish_run(conn, run, {"alerts": len(ids)})
+    return ids
+
+
+def test_migration_creates_the_monitoring_tables(stores: Stores) -> None:
+    insp = inspect(stores.engine)
+    assert set(insp.get_table_names()) >= MONITOR_TABLES
+    assert {c["name"] for c in insp.get_columns("alerts")} == {
+        "alert_id",
+        "run_id",
+        "case_id",
+        "user_id",
+        "window_start",
+        "window_end",
+        "score",
+        "status",
+        "reasons",
+        "patient_ids",
+        "accesses",
+        "created_at",
+        "updated_at",
+    }
+    assert {i["name"] for i in insp.get_indexes("alerts")} >= {
+        "ix_alerts_status_score",
+        "ix_alerts_user_id",
+    }
+    assert insp.get_pk_constraint("monitor_user_days")["constrained_columns"] == ["user_id", "day"]
+    uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("suppressions")}
+    assert ("user_id", "patient_id", "code") in uniques
+
+
+def test_autogenerate_finds_no_difference_at_head(stores: Stores) -> None:
+    with stores.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_downgrade_drops_the_monitoring_tables_and_upgrade_restores_them(stores: Stores) -> None:
+    cfg = alembic_config(stores.engine.url.render_as_string(hide_password=False))
+    with stores.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    names = set(inspect(stores.engine).get_table_names())
+    assert names & MONITOR_TABLES == set()
+    assert {"patients", "ingest_runs"} <= names
+    upgrade(stores.engine)
+    assert set(inspect(stores.engine).get_table_names()) >= MONITOR_TABLES
+
+
+def test_runs_record_window_engine_and_stats(stores: Stores) -> None:
+    _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
+    with stores.engine.connect() as conn:
+        run = conn.execute(select(monitor_runs)).mappings().one()
+    assert (run["window_start"], run["window_end"], run["engine"]) == (*W1, "duckdb")
+    assert run["stats"] == {"alerts": 1}
+    assert run["finished_at"] is not None and run["finished_at"].tzinfo is None
+
+
+def test_resaving_a_window_updates_the_undecided_alert(stores: Stores) -> None:
+    first = _save(stores, W1, [_draft("U1", 3.5, ["P1"]), _draft("U2", 9.0, ["P7", "P8"])])
+    assert first[0] == ms.alert_id_for("U1", *W1)
+    assert first[0].startswith("A") and len(first[0]) == 13
+    second = _save(stores, W1, [_draft("U1", 5.25, ["P1", "P2"])])
+    assert second == first[:1]
+    with stores.engine.connect() as conn:
+        assert ms.count_alerts(conn) == 2
+        queue = ms.list_alerts(conn)
+        alert = ms.get_alert(conn, first[0])
+        run_ids = sorted(conn.execute(select(monitor_runs.c.run_id)).scalars())
+        assert len(conn.execute(select(cases)).all()) == 2
+    assert [(a["user_id"], a["score"]) for a in queue] == [("U2", 9.0), ("U1", 5.25)]
+    assert alert is not None
+    assert alert["patient_ids"] == ["P1", "P2"]
+    assert alert["accesses"] == 4
+    assert alert["run_id"] == run_ids[-1]
+    assert alert["status"] == "new" and alert["decisions"] == []
+    assert alert["reasons"][0]["patient_ids"] == ["P1", "P2"]
+    assert alert["reasons"][0]["evidence"] == {"first_seen": "2026-03-03", "count": 2}
+
+
+def test_a_later_window_joins_the_same_open_case(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
+    (a2,) = _save(stores, W2, [_draft("U1", 4.0, ["P3"])])
+    assert a1 != a2
+    with stores.engine.connect() as conn:
+        case_id = ms.open_case_of(conn, "U1")
+        assert case_id is not None and case_id.startswith("C") and len(case_id) == 11
+        case = ms.get_case(conn, case_id)
+        assert ms.open_case_of(conn, "U9") is None
+        assert ms.get_case(conn, "Cnope") is None
+    assert case is not None
+    assert case["alert_ids"] == [a1, a2]
+    assert (case["user_id"], case["status"], case["kind"]) == ("U1", "open", "access")
+    assert case["opened_at"] == T0 and case["closed_at"] is None
+
+
+def test_a_decided_alert_is_not_overwritten_by_a_rerun(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
+    with stores.engine.begin() as conn:
+        ms.decide(conn, a1, "needs_investigation", note="ask manager", decided_by="analyst1")
+    _save(stores, W1, [_draft("U1", 8.0, ["P1", "P2", "P3"])])
+    with stores.engine.connect() as conn:
+        alert = ms.get_alert(conn, a1)
+        assert ms.list_alerts(conn, status="new") == []
+        assert ms.count_alerts(conn, "needs_investigation") == 1
+    assert alert is not None
+    assert (alert["status"], alert["score"], alert["patient_ids"]) == (
+        "needs_investigation",
+        3.5,
+        ["P1"],
+    )
+    assert [(d["decision"], d["note"], d["decided_by"]) for d in alert["decisions"]] == [
+        ("needs_investigation", "ask manager", "analyst1")
+    ]
+
+
+def test_appropriate_suppresses_and_closes_the_case(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1", "P2"])])
+    (a2,) = _save(stores, W2, [_draft("U1", 4.0, ["P3"], code="same_last_name")])
+    _save(stores, W2, [_draft("U2", 2.0, ["P9"])])
+    decided = dt.datetime(2026, 3, 20, 10, 30)
+    with stores.engine.begin() as conn:
+        case_id = ms.open_case_of(conn, "U1")
+        assert case_id is not None
+        ms.decide(conn, a1, "appropriate", note="family", decided_by="analyst1", now=decided)
+        case = ms.get_case(conn, case_id)
+        assert case is not None and case["status"] == "open"  # a2 is still new
+        ms.decide(conn, a2, "appropriate", note="same name", decided_by="analyst1", now=decided)
+        ms.decide(conn, a2, "appropriate", note="again", decided_by="analyst2", now=decided)
+    with stores.engine.connect() as conn:
+        case = ms.get_case(conn, case_id)
+        assert ms.suppressed(conn) == {
+            ("U1", "P1", "coworker"),
+            ("U1", "P2", "coworker"),
+            ("U1", "P3", "same_last_name"),
+        }
+        assert ms.suppressed(conn, ["U2"]) == set()
+        assert len(ms.suppressed(conn, ["U1", "U2"])) == 3
+        assert ms.open_case_of(conn, "U1") is None
+        alert = ms.get_alert(conn, a2)
+    assert case is not None
+    assert (case["status"], case["closed_at"]) == ("closed", decided)
+    assert alert is not None and [d["decided_by"] for d in alert["decisions"]] == [
+        "analyst1",
+        "analyst2",
+    ]
+    # A new alert after the case closed opens a new case.
+    (a3,) = _save(stores, (dt.date(2026, 3, 16), dt.date(2026, 3, 22)), [_draft("U1", 1.0, ["P4"])])
+    with stores.engine.connect() as conn:
+        new_case = ms.open_case_of(conn, "U1")
+        assert new_case is not None and new_case != case_id
+        found = ms.get_case(conn, new_case)
+    assert found is not None and found["alert_ids"] == [a3]
+
+
+def test_violation_keeps_the_case_open(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
+    (a2,) = _save(stores, W2, [_draft("U1", 4.0, ["P3"])])
+    with stores.engine.begin() as conn:
+        ms.decide(conn, a1, "violation", note="snooping", decided_by="privacy")
+        ms.decide(conn, a2, "appropriate", note="treating", decided_by="privacy")
+    with stores.engine.connect() as conn:
+        case_id = ms.open_case_of(conn, "U1")
+        assert case_id is not None
+        case = ms.get_case(conn, case_id)
+        statuses = dict(conn.execute(select(alerts.c.alert_id, alerts.c.status)).tuples().all())
+        assert ms.suppressed(conn) == {("U1", "P3", "coworker")}
+    assert case is not None and (case["status"], case["closed_at"]) == ("open", None)
+    assert statuses == {a1: "violation", a2: "appropriate"}
+
+
+def test_bad_decision_and_unknown_alert_are_refused(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
+    with stores.engine.begin() as conn:
+        with pytest.raises(ValueError, match="appropriate, needs_investigation, violation"):
+            ms.decide(conn, a1, "ok", note="", decided_by="analyst1")
+        with pytest.raises(LookupError, match="Anope"):
+            ms.decide(conn, "Anope", "violation", note="", decided_by="analyst1")
+    with stores.engine.connect() as conn:
+        alert = ms.get_alert(conn, a1)
+        assert ms.get_alert(conn, "Anope") is None
+    assert alert is not None and (alert["status"], alert["decisions"]) == ("new", [])
+
+
+def test_list_alerts_filters_and_pages(stores: Stores) -> None:
+    ids = _save(
+        stores,
+        W1,
+        [_draft("U1", 2.0, ["P1"]), _draft("U2", 7.0, ["P2"]), _draft("U3", 7.0, ["P3"])],
+    )
+    with stores.engine.begin() as conn:
+        ms.decide(conn, ids[0], "violation", note="x", decided_by="a")
+        top = [a["alert_id"] for a in ms.list_alerts(conn)]
+        page = [a["alert_id"] for a in ms.list_alerts(conn, limit=1, offset=1)]
+        mine = [a["alert_id"] for a in ms.list_alerts(conn, user_id="U3")]
+        new = [a["alert_id"] for a in ms.list_alerts(conn, status="new")]
+        assert (ms.count_alerts(conn), ms.count_alerts(conn, "new")) == (3, 2)
+    assert top == [*sorted(ids[1:]), ids[0]]
+    assert page == [sorted(ids[1:])[1]]
+    assert mine == [ids[2]]
+    assert new == sorted(ids[1:])
+
+
+def _day(user: str, day: dt.date, n: int) -> dict[str, Any]:
+    return {
+        "user_id": user,
+        "day": day,
+        "accesses": n,
+        "patients": n - 1,
+        "unexplained_accesses": n // 2,
+        "unexplained_patients": n // 3,
+        "after_hours_patients": 1,
+    }
+
+
+def test_upsert_user_days_replaces_and_reads_back_by_range(stores: Stores) -> None:
+    d1, d2, d3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
+    with stores.engine.begin() as conn:
+        ms.upsert_user_days(conn, [_day("U1", d1, 10), _day("U2", d1, 4), _day("U1", d3, 6)])
+        ms.upsert_user_days(conn, [_day("U1", d1, 20), _day("U1", d2, 8)])
+        ms.upsert_user_days(conn, [])
+    with stores.engine.connect() as conn:
+        table = ms.user_days(conn, d1, d2)
+        empty = ms.user_days(conn, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
+    assert table.schema == ms.USER_DAY_SCHEMA
+    assert table.to_pylist() == [
+        _day("U1", d1, 20),
+        _day("U2", d1, 4),
+        _day("U1", d2, 8),
+    ]
+    assert empty.num_rows == 0 and empty.schema == ms.USER_DAY_SCHEMA
+
+
+@pytest.mark.slow
+def test_upsert_user_days_handles_200k_rows(stores: Stores) -> None:
+    start = dt.date(2026, 1, 1)
+    rows = [
+        _day(f"U{u:04d}", start + dt.timedelta(days=d), 5 + (u + d) % 7)
+        for u in range(2000)
+        for d in range(100)
+    ]
+    with stores.engine.begin() as conn:
+        ms.upsert_user_days(conn, rows)
+        ms.upsert_user_days(conn, [_day("U0000", start, 99)])
+    with stores.engine.connect() as conn:
+        table = ms.user_days(conn, start, start + dt.timedelta(days=99))
+    assert table.num_rows == 200_000
+    assert table.slice(0, 1).to_pylist() == [_day("U0000", start, 99)]
