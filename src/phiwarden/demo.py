@@ -22,8 +22,22 @@ from phiwarden.lake.reader import lake_stats
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores, initialise
 
+
+def _monitor(stores: Stores, console: Console) -> None:
+    from phiwarden.monitor import run_monitor
+    from phiwarden.monitor.report import print_result
+
+    with progress_bar() as progress:
+        result = run_monitor(
+            stores, progress=lambda _s, done, total: progress("monitoring", done, total)
+        )
+    print_result(console, result, top=10)
+
+
 #: (title, function of the stores printing its findings) run by the demo in order.
-ANALYSES: list[tuple[str, Callable[[Stores, Console], None]]] = []
+ANALYSES: list[tuple[str, Callable[[Stores, Console], None]]] = [
+    ("access monitoring", _monitor),
+]
 
 
 def store_summary(stores: Stores) -> dict[str, Any]:
@@ -102,6 +116,7 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
         console.rule(title)
         analysis(stores, console)
     _print_ground_truth(console, truth)
+    _print_caught(console, stores, truth)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return stores
 
@@ -115,3 +130,29 @@ def _print_ground_truth(console: Console, truth: dict[str, Any]) -> None:
         f"injected for evaluation: {len(snooping)} snooping users ({', '.join(scenarios)}), "
         f"{len(theft)} identity-theft registrations, {len(mailbox)} patients in the phished mailbox"
     )
+
+
+def _print_caught(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
+    """How many injected snoopers have an alert, per scenario, and the seed case."""
+    from phiwarden.monitor import store as monitor_store
+
+    with stores.engine.connect() as conn:
+        alerted = {a["user_id"] for a in monitor_store.list_alerts(conn, limit=1_000_000)}
+    by: dict[str, list[bool]] = {}
+    for case in truth.get("snooping", []):
+        by.setdefault(case["scenario"], []).append(case["user_id"] in alerted)
+    if not by:
+        return
+    caught = sum(sum(v) for v in by.values())
+    total = sum(len(v) for v in by.values())
+    console.print(
+        f"snooping users with an alert: {caught} of {total} ("
+        + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by.items()))
+        + ")"
+    )
+    seed = by.get("controlled_substance_panel", [])
+    if seed:
+        console.print(
+            "seed case (call-centre agent on one physician's controlled-substance panel): "
+            + ("caught" if all(seed) else "NOT caught")
+        )

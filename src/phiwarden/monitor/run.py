@@ -33,7 +33,8 @@ from phiwarden.monitor.store import AlertDraft
 from phiwarden.store.monitor_tables import monitor_runs
 from phiwarden.store.setup import Stores
 
-Progress = Callable[[str], None]
+#: progress callback: (stage, steps done, steps in all)
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -169,7 +170,15 @@ def _review(
     save: bool,
     _cache: Callable[[ir.Table], ir.Table],
 ) -> MonitorResult:
-    say = progress or (lambda _msg: None)
+    steps = 4 + len(DETECTORS)
+    done = 0
+
+    def say(stage: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(stage, done, steps)
+        done += 1
+
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -200,7 +209,7 @@ def _review(
     lap("baselines")
     parts: list[pa.Table] = []
     for det in DETECTORS:
-        say(f"detector {det.code}")
+        say(det.code)
         found = det.find(inputs).mutate(code=ibis.literal(det.code)).to_pyarrow()
         parts.append(found.select(["code", *SIGNAL_COLUMNS]))
         lap(f"detector:{det.code}")
@@ -213,6 +222,7 @@ def _review(
             strict=True,
         )
     }
+    say("scoring")
     drafts = score_signals(signals, config, suppressed, per_pair)
     lap("scoring")
     per_code = {det.code: 0 for det in DETECTORS}
@@ -225,12 +235,15 @@ def _review(
         "signals": per_code,
     }
     ids: list[str] = []
+    say("storing alerts")
     if save:
         with stores.engine.begin() as conn:
             run_id = monitor_store.start_run(conn, window.since, window.until, con.name)
             ids = monitor_store.save_alerts(conn, run_id, window.since, window.until, drafts)
             monitor_store.finish_run(conn, run_id, stats)
         lap("store")
+    if progress is not None:
+        progress("done", steps, steps)
     return MonitorResult(window, drafts, ids or [""] * len(drafts), stats, timings)
 
 

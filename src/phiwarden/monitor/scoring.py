@@ -29,6 +29,8 @@ from phiwarden.monitor.store import AlertDraft
 
 #: Evidence rows kept per reason (the patient list itself is complete).
 EVIDENCE_LIMIT = 50
+#: Reasons contributing less than this are chance and are not listed.
+NEGLIGIBLE = 0.1
 #: -log10 of the chance probability at which a common attribute counts in full.
 FULL_SURPRISE = 3.0
 
@@ -95,6 +97,8 @@ def score_signals(
                 chance = surprise(len(hits), patients_of[user] * rate)
                 contribution *= min(1.0, chance / FULL_SURPRISE)
             total += contribution
+            if contribution < NEGLIGIBLE:
+                continue  # a chance finding: counted, not listed as a reason
             patients = sorted(hits)
             reasons.append(
                 {
