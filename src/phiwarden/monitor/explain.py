@@ -19,6 +19,7 @@ first template (in :data:`TEMPLATES` order) that explains it, or none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -243,14 +244,25 @@ class Explained:
         return self.openings.filter(self.openings.rank.isnull())
 
 
-def explain(ctx: Context) -> Explained:
-    """Credit each opening of the window to its first explaining template, if any."""
-    g = openings(ctx)
+def _same(table: ir.Table) -> ir.Table:
+    return table
+
+
+def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = _same) -> Explained:
+    """Credit each opening of the window to its first explaining template, if any.
+
+    ``cache`` materialises intermediate tables (the run passes the engine's cache): DuckDB
+    plans the stages one by one about four times faster than as one query (measured on
+    3M accesses: 1.2 s against 4.5 s).
+    """
+    g = cache(openings(ctx))
     w = ctx["workforce"]
     workflow = w.role.cases(*WORKFLOW_OF_ROLE.items(), else_=ibis.null("string"))
     people = w.select(user_id=w.user_id, dept=w.department_id, workflow=workflow)
-    gw = g.left_join(people, g.user_id == people.user_id).select(
-        g.user_id, g.patient_id, g.hour, g.first, people.dept, people.workflow
+    gw = cache(
+        g.left_join(people, g.user_id == people.user_id).select(
+            g.user_id, g.patient_id, g.hour, g.first, people.dept, people.workflow
+        )
     )
     matches = []
     for spans, key in (
@@ -267,8 +279,8 @@ def explain(ctx: Context) -> Explained:
                 gw.first <= spans.t1,
             ],
         )
-        matches.append(joined.select(gw.user_id, gw.patient_id, gw.hour, spans.rank))
-    best = (
+        matches.append(cache(joined.select(gw.user_id, gw.patient_id, gw.hour, spans.rank)))
+    best = cache(
         ibis.union(*matches)
         .group_by(["user_id", "patient_id", "hour"])
         .aggregate(rank=lambda t: t.rank.min())

@@ -2,14 +2,15 @@
 
 Workforce and patient demographics are compared by key, not by raw text, so "2149
 Hickory Drive, Apt 3" and "2149 HICKORY DR #3" meet. Keys are computed once per run over
-the (small) operational tables in Python; the event-sized work stays in the engine.
+whole columns of the operational tables with Arrow kernels (the metaphone of last names
+once per distinct name); the event-sized work stays in the engine.
 """
 
 from __future__ import annotations
 
-import re
-
 import jellyfish
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _SUFFIXES = {
     "STREET": "ST",
@@ -27,64 +28,99 @@ _SUFFIXES = {
     "HIGHWAY": "HWY",
     "SQUARE": "SQ",
     "TRAIL": "TRL",
-    "WAY": "WAY",
     "NORTH": "N",
     "SOUTH": "S",
     "EAST": "E",
     "WEST": "W",
 }
-_UNIT = re.compile(r"\b(APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM|#)\b.*$")
-_NON_WORD = re.compile(r"[^A-Z0-9# ]+")
-_SPACES = re.compile(r"\s+")
-_DIGITS = re.compile(r"\D+")
+_SUFFIX_RE = r"\b(" + "|".join(_SUFFIXES) + r")\b"
+_UNIT_WORDS = r"(APARTMENT|APT|UNIT|STE|SUITE|FLOOR|FL|ROOM|RM|NO)"
+Strings = pa.Array | pa.ChunkedArray
 
 
-def _words(text: str | None) -> list[str]:
-    if not text:
-        return []
-    cleaned = _NON_WORD.sub(" ", text.upper().replace("#", " # "))
-    return [_SUFFIXES.get(w, w) for w in _SPACES.sub(" ", cleaned).strip().split(" ") if w]
+def _clean(line: Strings) -> Strings:
+    """Upper case, punctuation to spaces, units as '#N', suffixes abbreviated, one space."""
+    s = pc.utf8_upper(line)
+    s = pc.replace_substring_regex(s, r"[^A-Z0-9#]+", " ")
+    s = pc.replace_substring_regex(s, r"\b" + _UNIT_WORDS + r"\b\s*#?\s*", "#")
+    s = pc.replace_substring_regex(s, r"#\s+", "#")
+    s = pc.replace_substring_regex(s, r"\s+#", " #")
+    for long, short in _SUFFIXES.items():
+        s = pc.replace_substring_regex(s, rf"\b{long}\b", short)
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def _where(primary: Strings, fallback: Strings) -> Strings:
+    first = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(primary), 0, 5)
+    first = pc.if_else(pc.equal(first, ""), pa.scalar(None, pa.string()), first)
+    other = pc.utf8_upper(pc.utf8_trim_whitespace(fallback))
+    other = pc.if_else(pc.equal(other, ""), pa.scalar(None, pa.string()), other)
+    return pc.coalesce(first, other)
+
+
+def address_keys(line: Strings, zip_code: Strings, city: Strings) -> Strings:
+    """One dwelling: house number, street and unit, plus ZIP-5 (or city when no ZIP)."""
+    return pc.binary_join_element_wise(_clean(line), _where(zip_code, city), "|")
+
+
+def street_keys(line: Strings, city: Strings, zip_code: Strings) -> Strings:
+    """The street without house number or unit, plus city (or ZIP): neighbours share it."""
+    s = _clean(line)
+    s = pc.replace_substring_regex(s, r"\s*#\S*", "")
+    s = pc.replace_substring_regex(s, r"^(\S*[0-9]\S*\s+)+", "")
+    s = pc.utf8_trim_whitespace(s)
+    s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+    where = pc.utf8_upper(pc.utf8_trim_whitespace(city))
+    where = pc.if_else(pc.equal(where, ""), pa.scalar(None, pa.string()), where)
+    return pc.binary_join_element_wise(s, pc.coalesce(where, _where(zip_code, city)), "|")
+
+
+def phone_keys(phone: Strings) -> Strings:
+    """The ten NANP digits of a phone number (a leading 1 dropped), else null."""
+    d = pc.replace_substring_regex(phone, r"\D+", "")
+    n = pc.utf8_length(d)
+    d = pc.if_else(
+        pc.and_(pc.equal(n, 11), pc.starts_with(d, "1")), pc.utf8_slice_codeunits(d, 1), d
+    )
+    return pc.if_else(pc.equal(pc.utf8_length(d), 10), d, pa.scalar(None, pa.string()))
+
+
+def name_keys(name: Strings) -> Strings:
+    """Plain upper-case letters of a name (hyphens, spaces, apostrophes dropped)."""
+    s = pc.replace_substring_regex(pc.utf8_upper(name), r"[^A-Z]+", "")
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def sound_keys(name: Strings) -> Strings:
+    """Metaphone of last names (Smith and Smyth, Jonson and Johnson share it)."""
+    keys = name_keys(name)
+    distinct = pc.unique(keys).drop_null()
+    sounds = pa.array([jellyfish.metaphone(k) for k in distinct.to_pylist()], pa.string())
+    return pc.take(sounds, pc.index_in(keys, value_set=distinct))
+
+
+def _one(fn: object, *values: str | None) -> str | None:
+    arrays = [pa.array([v], pa.string()) for v in values]
+    result = fn(*arrays)  # type: ignore[operator]
+    return result[0].as_py()  # type: ignore[no-any-return]
 
 
 def address_key(line: str | None, zip_code: str | None, city: str | None = None) -> str | None:
-    """One dwelling: house number, street and unit, plus ZIP-5 (or city when no ZIP)."""
-    words = _words(line)
-    if not words:
-        return None
-    where = (zip_code or "").strip()[:5] or (city or "").strip().upper()
-    return " ".join(words) + "|" + where if where else None
+    """:func:`address_keys` of one address."""
+    return _one(address_keys, line, zip_code, city)
 
 
 def street_key(line: str | None, city: str | None, zip_code: str | None = None) -> str | None:
-    """The street without house number or unit, plus city: neighbours share it."""
-    words = _words(_UNIT.sub("", " ".join(_words(line))))
-    while words and any(ch.isdigit() for ch in words[0]):
-        words = words[1:]
-    where = (city or "").strip().upper() or (zip_code or "").strip()[:5]
-    return " ".join(words) + "|" + where if words and where else None
-
-
-def house_number(line: str | None) -> str | None:
-    """The leading house number of an address line, if it has one."""
-    words = _words(line)
-    return words[0] if words and words[0][:1].isdigit() else None
+    """:func:`street_keys` of one address."""
+    return _one(street_keys, line, city, zip_code)
 
 
 def phone_key(phone: str | None) -> str | None:
-    """The ten NANP digits of a phone number (a leading 1 dropped), else None."""
-    digits = _DIGITS.sub("", phone or "")
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    return digits if len(digits) == 10 else None
-
-
-def name_key(name: str | None) -> str | None:
-    """Plain upper-case letters of a name (hyphens, spaces, apostrophes dropped)."""
-    letters = "".join(ch for ch in (name or "").upper() if ch.isalpha())
-    return letters or None
+    """:func:`phone_keys` of one number."""
+    return _one(phone_keys, phone)
 
 
 def sound_key(name: str | None) -> str | None:
-    """Metaphone of a last name: Smith and Smyth, Jonson and Johnson share it."""
-    key = name_key(name)
-    return jellyfish.metaphone(key) if key else None
+    """:func:`sound_keys` of one name."""
+    return _one(sound_keys, name)

@@ -150,7 +150,9 @@ def _run(
     cached: list[ir.Table] = []
 
     def _cache(table: ir.Table) -> ir.Table:
+        _t = time.perf_counter()
         done = table.cache()
+        print("cache", round(time.perf_counter() - _t, 2), flush=True)
         cached.append(done)
         return done
 
@@ -192,7 +194,7 @@ def _review(
     ctx = build_context(stores, con, window, config)
     lap("context")
     say("explaining accesses")
-    openings = _cache(explain(ctx).openings)
+    openings = _cache(explain(ctx, _cache).openings)
     stats = explanation_stats(openings)
     lap("explain")
     unexplained = _cache(openings.filter(openings.rank.isnull()))
