@@ -74,16 +74,26 @@ def main() -> int:
         stores, _ = initialise(load_settings(data, f"sqlite:///{data / 'phiwarden.db'}"))
         if fresh:
             started = time.perf_counter()
-            run_ingest([hospital / "canonical"], engine=stores.engine,
-                       protector=stores.protector, lake_dir=stores.settings.lake_dir)
+            run_ingest(
+                [hospital / "canonical"],
+                engine=stores.engine,
+                protector=stores.protector,
+                lake_dir=stores.settings.lake_dir,
+            )
             print(f"ingest: {time.perf_counter() - started:.1f} s")
         from sqlalchemy import delete
 
         from phiwarden.store import monitor_tables as mt
 
         with stores.engine.begin() as conn:  # every run of the benchmark starts afresh
-            for table in (mt.alert_decisions, mt.suppressions, mt.alerts, mt.cases,
-                          mt.monitor_user_days, mt.monitor_runs):
+            for table in (
+                mt.alert_decisions,
+                mt.suppressions,
+                mt.alerts,
+                mt.cases,
+                mt.monitor_user_days,
+                mt.monitor_runs,
+            ):
                 conn.execute(delete(table))
         with PeakRss() as rss:
             started = time.perf_counter()
@@ -116,20 +126,31 @@ def main() -> int:
         f"{len(caught) / max(len(alerted), 1):.3f} (target >= 0.8); false alerts {len(false)} "
         f"= {len(false) / accesses * 100_000:.2f} per 100k accesses (target <= 2)"
     )
-    print("recall per scenario: " + ", ".join(
-        f"{k} {sum(v)}/{len(v)}" for k, v in sorted(per.items())))
+    print(
+        "recall per scenario: "
+        + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(per.items()))
+    )
     missed = sorted(set(snoopers) - alerted)
     if missed:
         print("missed: " + ", ".join(f"{u} ({snoopers[u]})" for u in missed))
-    print(f"monitor run: {wall:.2f} s wall (target <= 20 s at 10M), peak RSS "
-          f"{rss.peak / 2**30:.2f} GiB (target <= 3 GB)")
-    print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()
-                                 if not k.startswith("detector:")))
-    slow = sorted(((v, k) for k, v in result.timings.items() if k.startswith("detector:")),
-                  reverse=True)[:5]
+    print(
+        f"monitor run: {wall:.2f} s wall (target <= 20 s at 10M), peak RSS "
+        f"{rss.peak / 2**30:.2f} GiB (target <= 3 GB)"
+    )
+    print(
+        "stages: "
+        + ", ".join(
+            f"{k} {v:.2f}s" for k, v in result.timings.items() if not k.startswith("detector:")
+        )
+    )
+    slow = sorted(
+        ((v, k) for k, v in result.timings.items() if k.startswith("detector:")), reverse=True
+    )[:5]
     print("slowest detectors: " + ", ".join(f"{k[9:]} {v:.2f}s" for v, k in slow))
-    print(f"floor (bare anti-join accesses x encounters): {floor:.2f} s; "
-          f"ratio {wall / floor:.1f}x (aim <= 6x)")
+    print(
+        f"floor (bare anti-join accesses x encounters): {floor:.2f} s; "
+        f"ratio {wall / floor:.1f}x (aim <= 6x)"
+    )
     return 0
 
 

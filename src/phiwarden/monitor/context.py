@@ -118,9 +118,9 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
     margin = timedelta(
         days=max(config.after_discharge_days, config.order_followup_days, config.workflow_days)
     ) + timedelta(hours=max(config.encounter_before_hours, config.record_margin_hours))
-    lo = literal_column(sql_literal(window.start - margin))
-    hi = literal_column(sql_literal(window.end + margin))
-    start = literal_column(sql_literal(window.start))
+    lo: Any = literal_column(sql_literal(window.start - margin))
+    hi: Any = literal_column(sql_literal(window.end + margin))
+    start: Any = literal_column(sql_literal(window.start))
 
     def between(column: str) -> Callable[[Any], Any]:
         return lambda t: t.c[column].between(lo, hi)

@@ -8,6 +8,8 @@ once per distinct name); the event-sized work stays in the engine.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import jellyfish
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,7 +37,7 @@ _SUFFIXES = {
 }
 _SUFFIX_RE = r"\b(" + "|".join(_SUFFIXES) + r")\b"
 _UNIT_WORDS = r"(APARTMENT|APT|UNIT|STE|SUITE|FLOOR|FL|ROOM|RM|NO)"
-Strings = pa.Array | pa.ChunkedArray
+Strings: TypeAlias = Any  # a pyarrow Array or ChunkedArray of strings
 
 
 def _clean(line: Strings) -> Strings:
@@ -103,7 +105,7 @@ def sound_keys(name: Strings) -> Strings:
 def _one(fn: object, *values: str | None) -> str | None:
     arrays = [pa.array([v], pa.string()) for v in values]
     result = fn(*arrays)  # type: ignore[operator]
-    return result[0].as_py()  # type: ignore[no-any-return]
+    return result[0].as_py()
 
 
 def address_key(line: str | None, zip_code: str | None, city: str | None = None) -> str | None:

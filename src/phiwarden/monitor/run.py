@@ -150,9 +150,7 @@ def _run(
     cached: list[ir.Table] = []
 
     def _cache(table: ir.Table) -> ir.Table:
-        _t = time.perf_counter()
         done = table.cache()
-        print("cache", round(time.perf_counter() - _t, 2), flush=True)
         cached.append(done)
         return done
 
