@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy import Engine, func, literal_column, select
 
 from phiwarden.domain.canonical import OPERATIONAL_TABLES
-from phiwarden.lake.reader import access_events
+from phiwarden.lake.reader import access_events, spark_ddl
 from phiwarden.monitor import keys
 from phiwarden.monitor.config import MonitorConfig
 from phiwarden.store.arrow_read import read_arrow, sql_literal
@@ -64,6 +64,25 @@ class Context:
 
     def __getitem__(self, name: str) -> ir.Table:
         return self.tables[name]
+
+    def register(self, name: str, table: pa.Table) -> ir.Table:
+        """An Arrow table as a table of this run's engine.
+
+        DuckDB reads it in place (a memtable). Spark gets a temporary view: Ibis does not
+        register memtables used inside a cached Spark expression.
+        """
+        return register(self.con, name, table)
+
+
+def register(con: BaseBackend, name: str, table: pa.Table) -> ir.Table:
+    """See :meth:`Context.register`."""
+    if con.name == "pyspark":
+        view = f"phiwarden_{name}"
+        session = con._session  # noqa: SLF001 - Ibis exposes no public handle for this
+        frame = session.createDataFrame(table.to_pandas(), schema=spark_ddl(table.schema))
+        frame.createOrReplaceTempView(view)
+        return con.table(view)
+    return ibis.memtable(table)
 
 
 def _read(
@@ -301,6 +320,6 @@ def build_context(
 ) -> Context:
     """Read the window's events from the lake and the operational records from the store."""
     arrow = read_operational(stores.engine, window, config)
-    tables = {name: ibis.memtable(table) for name, table in arrow.items()}
+    tables = {name: register(con, name, table) for name, table in arrow.items()}
     events = access_events(con, stores.settings.lake_dir, window.since, window.until)
     return Context(con, window, config, events, tables, arrow)

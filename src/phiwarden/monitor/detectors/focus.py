@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -45,14 +44,15 @@ def find(inputs: Inputs) -> ir.Table:
                     f"{others:.1%}",
                 )
             )
-    flagged = ibis.memtable(
+    flagged = inputs.ctx.register(
+        "focus_flagged",
         pa.table(
             {
                 "fu": pa.array([r[0] for r in rows], pa.string()),
                 "fp": pa.array([r[1] for r in rows], pa.string()),
                 "why": pa.array([r[2] for r in rows], pa.string()),
             }
-        )
+        ),
     )
     j = hit.join(flagged, [hit.user_id == flagged.fu, hit.presc == flagged.fp])
     return signal(j, j.user_id, j.patient_id, j.why)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -43,13 +42,14 @@ def find(inputs: Inputs) -> ir.Table:
         p95 = float(np.percentile(peers, 95)) if peers else 0.0
         if n >= cfg.spread_min_states and n >= p95 + cfg.spread_over_peers:
             rows.append((user, f"unexplained patients in {n} states; peers at most {p95:g}"))
-    flagged = ibis.memtable(
+    flagged = inputs.ctx.register(
+        "spread_flagged",
         pa.table(
             {
                 "fu": pa.array([r[0] for r in rows], pa.string()),
                 "why": pa.array([r[1] for r in rows], pa.string()),
             }
-        )
+        ),
     )
     home = w.select(hu=w.user_id, hstate=w.state)
     f = j.join(flagged, j.user_id == flagged.fu)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -76,7 +75,7 @@ def find(inputs: Inputs) -> ir.Table:
             "why": pa.array([f[2] for f in flagged], pa.string()),
         }
     )
-    days = ibis.memtable(table)
+    days = inputs.ctx.register("unusual_days", table)
     u = inputs.unexplained
     j = u.join(days, [u.user_id == days.fu, u.first.date() == days.fday])
     return signal(j, j.user_id, j.patient_id, j.why)
