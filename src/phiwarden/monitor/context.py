@@ -78,7 +78,7 @@ def register(con: BaseBackend, name: str, table: pa.Table) -> ir.Table:
     """See :meth:`Context.register`."""
     if con.name == "pyspark":
         view = f"phiwarden_{name}"
-        session = con._session  # noqa: SLF001 - Ibis exposes no public handle for this
+        session = con._session
         frame = session.createDataFrame(table.to_pandas(), schema=spark_ddl(table.schema))
         frame.createOrReplaceTempView(view)
         return con.table(view)
