@@ -21,7 +21,7 @@ def find(inputs: Inputs) -> ir.Table:
     )
     long = sizes.filter(sizes.size >= run)
     k = j.join(long, ["user_id", "island"])
-    detail = text("MRNs ", k.low, "-", k.high, " opened in sequence")
+    detail = text("consecutive MRNs ", k.low, "-", k.high, " among the unexplained patients")
     return signal(k, k.user_id, k.patient_id, detail)
 
 
