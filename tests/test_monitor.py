@@ -132,6 +132,17 @@ def test_runs_are_incremental_and_rerunning_a_window_adds_nothing(fresh: Stores)
         assert monitor_store.count_alerts(conn) == len(first.alerts)
         stored = monitor_store.user_days(conn, days[0], days[-1])
     assert {d for d in stored.column("day").to_pylist()} <= set(days[:10])
+    night = [a.user_id for a in first.alerts if any(r["code"] == "after_hours" for r in a.reasons)]
+    late = {
+        u: n
+        for u, n in zip(
+            stored.column("user_id").to_pylist(),
+            stored.column("after_hours_patients").to_pylist(),
+            strict=True,
+        )
+        if n
+    }
+    assert night and set(night) <= set(late)  # stored baselines count off-shift patients
     nxt = run_monitor(fresh)  # no --since: the day after the last window, to the lake's end
     assert nxt.window is not None
     assert nxt.window.since == days[9] + timedelta(days=1) and nxt.window.until == days[-1]

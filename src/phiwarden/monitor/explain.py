@@ -20,7 +20,6 @@ first template (in :data:`TEMPLATES` order) that explains it, or none.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -232,24 +231,17 @@ def openings(ctx: Context) -> ir.Table:
     )
 
 
-@dataclass
-class Explained:
-    """Openings with the template that explains each (``template`` null: unexplained)."""
-
-    openings: ir.Table
-
-    @property
-    def unexplained(self) -> ir.Table:
-        """Openings no template explains: what the detectors look at."""
-        return self.openings.filter(self.openings.rank.isnull())
+def unexplained(explained: ir.Table) -> ir.Table:
+    """Openings no template explains (``rank`` null): what the detectors look at."""
+    return explained.filter(explained.rank.isnull())
 
 
 def _same(table: ir.Table) -> ir.Table:
     return table
 
 
-def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = _same) -> Explained:
-    """Credit each opening of the window to its first explaining template, if any.
+def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = _same) -> ir.Table:
+    """The window's openings, each with ``rank``: its first explaining template (or null).
 
     ``cache`` materialises intermediate tables (the run passes the engine's cache): DuckDB
     plans the stages one by one about four times faster than as one query (measured on
@@ -289,13 +281,13 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = _same) -> Expl
         best,
         [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
     ).select(g, best.rank)
-    return Explained(out)
+    return out
 
 
 def explanation_stats(explained: ir.Table) -> dict[str, object]:
     """Accesses, explained fraction, and accesses credited to each template.
 
-    ``explained`` is :attr:`Explained.openings`, preferably cached: it is read once here.
+    ``explained`` is :func:`explain`'s table, preferably cached: it is read once here.
     """
     counts = explained.group_by("rank").aggregate(accesses=explained.accesses.sum()).to_pyarrow()
     names = list(TEMPLATES)

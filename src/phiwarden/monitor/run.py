@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
@@ -26,9 +26,9 @@ from phiwarden.monitor import store as monitor_store
 from phiwarden.monitor.catalogue import DETECTORS
 from phiwarden.monitor.config import MonitorConfig, load_config
 from phiwarden.monitor.context import Context, Window, build_context
-from phiwarden.monitor.explain import explain, explanation_stats
+from phiwarden.monitor.explain import explain, explanation_stats, unexplained
 from phiwarden.monitor.scoring import score_signals
-from phiwarden.monitor.signals import SIGNAL_COLUMNS, Inputs
+from phiwarden.monitor.signals import SIGNAL_COLUMNS, Inputs, with_off_shift
 from phiwarden.monitor.store import AlertDraft
 from phiwarden.store.monitor_tables import monitor_runs
 from phiwarden.store.setup import Stores
@@ -94,26 +94,32 @@ def default_window(stores: Stores, since: date | None, until: date | None) -> Wi
     return Window(since, until)
 
 
-def pairs_of(unexplained: ir.Table) -> ir.Table:
-    """Unexplained openings summed per (user, patient)."""
-    u = unexplained
+def pairs_of(u: ir.Table) -> ir.Table:
+    """Unexplained openings ``u`` summed per (user, patient)."""
     return u.group_by(["user_id", "patient_id"]).aggregate(
         accesses=u.accesses.sum(),
         first=u.first.min(),
         last=u.last.max(),
         btg=u.btg.any(),
-        openings=u.count(),
     )
 
 
 def user_days_of(ctx: Context, openings: ir.Table) -> ir.Table:
-    """Per user and day: accesses, patients, unexplained accesses and patients."""
+    """Per user and day: accesses, patients, unexplained accesses and patients, and the
+    unexplained patients opened outside the user's shift (the stored baselines)."""
     o = openings.mutate(day=openings.first.date(), unexplained=openings.rank.isnull())
-    return o.group_by(["user_id", "day"]).aggregate(
+    days = o.group_by(["user_id", "day"]).aggregate(
         accesses=o.accesses.sum(),
         patients=o.patient_id.nunique(),
         unexplained_accesses=o.unexplained.ifelse(o.accesses, 0).sum(),
         unexplained_patients=o.unexplained.ifelse(o.patient_id, ibis.null("string")).nunique(),
+    )
+    off = with_off_shift(unexplained(openings), ctx["workforce"])
+    off = off.filter(off.off).mutate(day=off.first.date())
+    late = off.group_by(["user_id", "day"]).aggregate(late=off.patient_id.nunique())
+    joined = days.left_join(late, [days.user_id == late.user_id, days.day == late.day])
+    return joined.select(
+        *(days[c] for c in days.columns), after_hours_patients=joined.late.fill_null(0)
     )
 
 
@@ -192,20 +198,20 @@ def _review(
     ctx = build_context(stores, con, window, config)
     lap("context")
     say("explaining accesses")
-    openings = _cache(explain(ctx, _cache).openings)
+    openings = _cache(explain(ctx, _cache))
     stats = explanation_stats(openings)
     lap("explain")
-    unexplained = _cache(openings.filter(openings.rank.isnull()))
-    pairs = _cache(pairs_of(unexplained))
+    left = _cache(unexplained(openings))
+    pairs = _cache(pairs_of(left))
     days = user_days_of(ctx, openings).to_pyarrow()
     with stores.engine.begin() as conn:
         if save:
-            monitor_store.upsert_user_days(conn, _day_rows(days))
+            monitor_store.upsert_user_days(conn, days.to_pylist())
         history = monitor_store.user_days(
             conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
         )
         suppressed = monitor_store.suppressed(conn)
-    inputs = Inputs(ctx, openings, unexplained, pairs, _history(history, days))
+    inputs = Inputs(ctx, openings, left, pairs, _history(history, days))
     lap("baselines")
     parts: list[pa.Table] = []
     for det in DETECTORS:
@@ -247,23 +253,12 @@ def _review(
     return MonitorResult(window, drafts, ids or [""] * len(drafts), stats, timings)
 
 
-def _day_rows(days: pa.Table) -> list[dict[str, Any]]:
-    rows = days.to_pylist()
-    for row in rows:
-        row["after_hours_patients"] = row.get("after_hours_patients") or 0
-    return rows
-
-
 def _history(stored: pa.Table, window_days: pa.Table) -> list[tuple[str, date, float]]:
     out: list[tuple[str, date, float]] = []
     for table in (stored, window_days):
         if table.num_rows:
             out.extend(
-                (
-                    str(u),
-                    d if isinstance(d, date) else datetime.fromisoformat(str(d)).date(),
-                    float(n),
-                )
+                (str(u), d, float(n))
                 for u, d, n in zip(
                     table.column("user_id").to_pylist(),
                     table.column("day").to_pylist(),

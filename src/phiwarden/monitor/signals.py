@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -34,14 +35,15 @@ class Inputs:
     #: (user, day, unexplained patients) of stored history plus this window, for baselines
     history: list[tuple[str, date, float]] = field(default_factory=list)
 
-    def history_days(self) -> list[tuple[str, date, float]]:
-        """Per user and day, unexplained distinct patients: stored days plus the window's."""
-        return self.history
-
     @property
     def workforce(self) -> ir.Table:
         """The workforce with matching keys."""
         return self.ctx["workforce"]
+
+    def of_users(self, column: str) -> dict[str, Any]:
+        """One workforce column by user_id (department, role, name...), from the Arrow copy."""
+        w = self.ctx.arrow["workforce"]
+        return dict(zip(w["user_id"].to_pylist(), w[column].to_pylist(), strict=True))
 
     @property
     def patients(self) -> ir.Table:
@@ -109,3 +111,20 @@ def with_people(inputs: Inputs) -> ir.Table:
     pp = pt.rename({f"p_{c}": c for c in pt.columns})
     j = p.join(wu, p.user_id == wu.u_user_id).join(pp, p.patient_id == pp.p_patient_id)
     return j
+
+
+def with_off_shift(openings: ir.Table, workforce: ir.Table) -> ir.Table:
+    """Openings of users with a recorded shift, with ``s``, ``e`` (shift hours) and ``off``.
+
+    ``off`` is true an hour or more outside the user's own shift; night shifts wrap
+    midnight (start 19, end 7).
+    """
+    shift = workforce.filter(
+        workforce.shift_start_hour.notnull() & workforce.shift_end_hour.notnull()
+    ).select(uid=workforce.user_id, s=workforce.shift_start_hour, e=workforce.shift_end_hour)
+    j = openings.join(shift, openings.user_id == shift.uid)
+    hour = j.first.hour().cast("int64")
+    length = ((j.e - j.s + 24) % 24).nullif(0).fill_null(24)
+    offset = (hour - j.s + 24) % 24
+    # an hour of grace on either side of the shift
+    return j.mutate(off=(offset >= length + 1) & (offset < 23))

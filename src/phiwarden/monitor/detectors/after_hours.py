@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, signal, text
+from phiwarden.monitor.signals import Detector, Inputs, signal, text, with_off_shift
 
 
 def find(inputs: Inputs) -> ir.Table:
     """Users who opened several patients, unexplained, an hour or more outside their shift.
 
-    Night shifts wrap midnight (start 19, end 7). Users with no recorded shift are skipped.
+    Users with no recorded shift are skipped.
     """
-    u, w = inputs.unexplained, inputs.workforce
     least = inputs.ctx.config.after_hours_min_patients
-    shift = w.filter(w.shift_start_hour.notnull() & w.shift_end_hour.notnull()).select(
-        uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour
-    )
-    j = u.join(shift, u.user_id == shift.uid)
-    hour = j.first.hour().cast("int64")
-    length = ((j.e - j.s + 24) % 24).nullif(0).fill_null(24)
-    offset = (hour - j.s + 24) % 24
-    # an hour of grace on either side of the shift
-    off = (offset >= length + 1) & (offset < 23)
-    j = j.filter(off)
+    j = with_off_shift(inputs.unexplained, inputs.workforce)
+    j = j.filter(j.off)
     per_user = j.group_by(j.user_id).aggregate(n=j.patient_id.nunique())
     many = per_user.filter(per_user.n >= least).select(keep=per_user.user_id)
     j = j.join(many, j.user_id == many.keep)

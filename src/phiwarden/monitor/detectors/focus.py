@@ -27,7 +27,8 @@ def find(inputs: Inputs) -> ir.Table:
     all_pairs = int(p.count().to_pyarrow().as_py())
     counted = base.to_pyarrow()  # executed once: row order differs between executions
     base_of = dict(zip(counted["presc"].to_pylist(), counted["pairs"].to_pylist(), strict=True))
-    names = _prescriber_names(inputs)
+    first, last = inputs.of_users("first_name"), inputs.of_users("last_name")
+    names = {u: f"{first[u] or ''} {last[u] or ''}".strip() for u in first}
     rows: list[tuple[str, str, str]] = []
     for user, presc, k, n in zip(
         *(cand.column(c).to_pylist() for c in ("user_id", "presc", "k", "n")), strict=True
@@ -56,19 +57,6 @@ def find(inputs: Inputs) -> ir.Table:
     )
     j = hit.join(flagged, [hit.user_id == flagged.fu, hit.presc == flagged.fp])
     return signal(j, j.user_id, j.patient_id, j.why)
-
-
-def _prescriber_names(inputs: Inputs) -> dict[str, str]:
-    w = inputs.ctx.arrow["workforce"]
-    return {
-        u: f"{f or ''} {last or ''}".strip()
-        for u, f, last in zip(
-            w["user_id"].to_pylist(),
-            w["first_name"].to_pylist(),
-            w["last_name"].to_pylist(),
-            strict=True,
-        )
-    }
 
 
 DETECTOR = Detector(

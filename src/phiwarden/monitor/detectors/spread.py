@@ -22,17 +22,10 @@ def find(inputs: Inputs) -> ir.Table:
     st = pt.select(spid=pt.patient_id, pstate=pt.state)
     j = p.join(st, p.patient_id == st.spid)
     states = j.group_by("user_id").aggregate(n=j.pstate.nunique()).to_pyarrow()
-    wa = inputs.ctx.arrow["workforce"]
-    group = dict(
-        zip(
-            wa["user_id"].to_pylist(),
-            wa["role"].to_pylist(),
-            strict=True,
-        )
-    )
+    group = inputs.of_users("role")
     by_group: dict[object, list[int]] = defaultdict(list)
     count = dict(zip(states["user_id"].to_pylist(), states["n"].to_pylist(), strict=True))
-    for user in wa["user_id"].to_pylist():
+    for user in group:
         by_group[group[user]].append(int(count.get(user, 0)))
     rows: list[tuple[str, str]] = []
     for user, n in count.items():

@@ -21,7 +21,7 @@ def unusual_days(inputs: Inputs) -> list[tuple[str, date, str]]:
     and role (the user included: the median is robust to them).
     """
     cfg = inputs.ctx.config
-    history = inputs.history_days()
+    history = inputs.history
     if not history:
         return []
     all_days = sorted({d for _, d, _ in history})
@@ -31,16 +31,8 @@ def unusual_days(inputs: Inputs) -> list[tuple[str, date, str]]:
     grid = np.zeros((len(users), len(all_days)))
     for user, day, n in history:
         grid[row[user], column[day]] = n
-    w = inputs.ctx.arrow["workforce"]
-    group_of = {
-        u: (d, r)
-        for u, d, r in zip(
-            w["user_id"].to_pylist(),
-            w["department_id"].to_pylist(),
-            w["role"].to_pylist(),
-            strict=True,
-        )
-    }
+    dept, role = inputs.of_users("department_id"), inputs.of_users("role")
+    group_of = {u: (dept[u], role[u]) for u in dept}
     members: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
     for user in users:
         members[group_of.get(user, (None, None))].append(row[user])
