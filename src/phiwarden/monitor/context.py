@@ -8,7 +8,6 @@ the same engine as in-memory tables, so every join below is one engine's work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from phiwarden.domain.canonical import OPERATIONAL_TABLES
 from phiwarden.lake.reader import access_events, spark_ddl
 from phiwarden.monitor import keys
 from phiwarden.monitor.config import MonitorConfig
-from phiwarden.store.arrow_read import read_arrow, sql_literal
+from phiwarden.store.arrow_read import read_arrow_many, sql_literal
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
 
@@ -85,21 +84,10 @@ def register(con: BaseBackend, name: str, table: pa.Table) -> ir.Table:
     return ibis.memtable(table)
 
 
-def _read(
-    engine: Engine,
-    table: str,
-    columns: Sequence[str],
-    where: Any = None,
-) -> pa.Table:
-    """Selected columns of a store table as Arrow, typed as the canonical layout says."""
-    t = domain_table(table)
-    query = select(*(t.c[c] for c in columns))
-    if where is not None:
-        query = query.where(where(t))
-    raw = read_arrow(engine, query)
+def _typed(raw: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    """Cast a driver's columns to the canonical types (SQLite gives text times, 0/1 bools)."""
     arrays = []
-    for name in columns:
-        target = _TYPES[(table, name)]
+    for name, target in types.items():
         col = raw.column(name)
         if col.type == pa.null():
             arrays.append(pa.nulls(len(col), target))
@@ -107,7 +95,7 @@ def _read(
             arrays.append(_timestamps(col))
         else:
             arrays.append(col.cast(target))
-    return pa.table(arrays, names=list(columns))
+    return pa.table(arrays, names=list(types))
 
 
 def _timestamps(raw: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -132,45 +120,31 @@ def _people_keys(table: pa.Table, prefix: str = "") -> pa.Table:
     return table
 
 
-def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> dict[str, pa.Table]:
-    """The operational records a run over ``window`` needs, with matching keys."""
-    margin = timedelta(
-        days=max(config.after_discharge_days, config.order_followup_days, config.workflow_days)
-    ) + timedelta(hours=max(config.encounter_before_hours, config.record_margin_hours))
-    lo: Any = literal_column(sql_literal(window.start - margin))
-    hi: Any = literal_column(sql_literal(window.end + margin))
-    start: Any = literal_column(sql_literal(window.start))
-
-    def between(column: str) -> Callable[[Any], Any]:
-        return lambda t: t.c[column].between(lo, hi)
-
-    out: dict[str, pa.Table] = {}
-    out["workforce"] = _people_keys(
-        _read(
-            engine,
-            "workforce",
-            (
-                "user_id",
-                "login",
-                "first_name",
-                "last_name",
-                "role",
-                "department_id",
-                "hire_date",
-                "termination_date",
-                "address_line",
-                "city",
-                "state",
-                "zip",
-                "phone",
-                "shift_start_hour",
-                "shift_end_hour",
-            ),
+#: (store table, columns, time column bounding the rows or None) of each plain read.
+_PLAIN: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "workforce": (
+        "workforce",
+        (
+            "user_id",
+            "login",
+            "first_name",
+            "last_name",
+            "role",
+            "department_id",
+            "hire_date",
+            "termination_date",
+            "address_line",
+            "city",
+            "state",
+            "zip",
+            "phone",
+            "shift_start_hour",
+            "shift_end_hour",
         ),
-    )
-    out["departments"] = _read(engine, "departments", ("department_id", "name", "kind"))
-    patients = _read(
-        engine,
+        None,
+    ),
+    "departments": ("departments", ("department_id", "name", "kind"), None),
+    "patients": (
         "patients",
         (
             "patient_id",
@@ -188,39 +162,26 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
             "watch_list",
             "employee_user_id",
         ),
-    )
-    mrn = patients.column("mrn")
-    numeric = pc.match_substring_regex(mrn, r"^[0-9]{1,17}$")
-    mrn_num = pc.if_else(numeric, pc.cast(pc.if_else(numeric, mrn, "0"), pa.int64()), None)
-    out["patients"] = _people_keys(patients).append_column("mrn_num", mrn_num)
-    addresses = _read(engine, "patient_addresses", ("patient_id", "address_line", "city", "zip"))
-    line, city, zip_ = (addresses.column(c) for c in ("address_line", "city", "zip"))
-    out["patient_addresses"] = addresses.append_column(
-        "addr_key", keys.address_keys(line, zip_, city)
-    ).append_column("street_key", keys.street_keys(line, city, zip_))
-    phones = _read(engine, "patient_phones", ("patient_id", "phone"))
-    out["patient_phones"] = phones.append_column(
-        "phone_key", keys.phone_keys(phones.column("phone"))
-    )
-    out["patient_contacts"] = _people_keys(
-        _read(
-            engine,
-            "patient_contacts",
-            (
-                "patient_id",
-                "kind",
-                "first_name",
-                "last_name",
-                "relationship",
-                "address_line",
-                "city",
-                "zip",
-                "phone",
-            ),
-        )
-    )
-    cov = _read(
-        engine,
+        None,
+    ),
+    "patient_addresses": ("patient_addresses", ("patient_id", "address_line", "city", "zip"), None),
+    "patient_phones": ("patient_phones", ("patient_id", "phone"), None),
+    "patient_contacts": (
+        "patient_contacts",
+        (
+            "patient_id",
+            "kind",
+            "first_name",
+            "last_name",
+            "relationship",
+            "address_line",
+            "city",
+            "zip",
+            "phone",
+        ),
+        None,
+    ),
+    "coverages": (
         "coverages",
         (
             "patient_id",
@@ -228,90 +189,118 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
             "subscriber_last_name",
             "subscriber_relationship",
         ),
+        None,
+    ),
+    "orders": (
+        "orders",
+        ("patient_id", "ordered_by_user_id", "performing_department_id", "ordered_at"),
+        "ordered_at",
+    ),
+    "prescriptions": (
+        "prescriptions",
+        ("patient_id", "prescriber_user_id", "dea_schedule", "prescribed_at"),
+        "prescribed_at",
+    ),
+    "lab_results": (
+        "lab_results",
+        ("patient_id", "resulted_by_user_id", "resulted_at"),
+        "resulted_at",
+    ),
+    "calls": ("calls", ("patient_id", "user_id", "start", "end"), "start"),
+    "registrations": (
+        "registrations",
+        ("patient_id", "registered_by_user_id", "registered_at"),
+        "registered_at",
+    ),
+    "patient_merges": (
+        "patient_merges",
+        ("surviving_patient_id", "merged_by_user_id", "merged_at"),
+        "merged_at",
+    ),
+}
+
+
+def _queries(
+    window: Window, config: MonitorConfig
+) -> dict[str, tuple[Any, dict[str, pa.DataType]]]:
+    """Every query a run needs, with the canonical type of each result column."""
+    margin = timedelta(
+        days=max(config.after_discharge_days, config.order_followup_days, config.workflow_days)
+    ) + timedelta(hours=max(config.encounter_before_hours, config.record_margin_hours))
+    lo: Any = literal_column(sql_literal(window.start - margin))
+    hi: Any = literal_column(sql_literal(window.end + margin))
+    start: Any = literal_column(sql_literal(window.start))
+    out: dict[str, tuple[Any, dict[str, pa.DataType]]] = {}
+    for name, (table, columns, bound) in _PLAIN.items():
+        t = domain_table(table)
+        query = select(*(t.c[c] for c in columns))
+        if bound is not None:
+            query = query.where(t.c[bound].between(lo, hi))
+        out[name] = (query, {c: _TYPES[(table, c)] for c in columns})
+    enc, care = domain_table("encounters"), domain_table("care_team")
+    p, a = domain_table("prescriptions"), domain_table("appointments")
+    overlaps = (enc.c.start <= hi) & (enc.c.end.is_(None) | (enc.c.end >= lo))
+    enc_cols = ("encounter_id", "patient_id", "department_id", "start", "end", "attending_user_id")
+    out["encounters"] = (
+        select(*(enc.c[c] for c in enc_cols)).where(overlaps),
+        {c: _TYPES[("encounters", c)] for c in enc_cols},
     )
-    out["coverages"] = cov.append_column(
-        "first_key", keys.name_keys(cov.column("subscriber_first_name"))
-    ).append_column("last_key", keys.name_keys(cov.column("subscriber_last_name")))
-    enc = domain_table("encounters")
-    out["encounters"] = _read(
-        engine,
-        "encounters",
-        ("encounter_id", "patient_id", "department_id", "start", "end", "attending_user_id"),
-        lambda t: (t.c.start <= hi) & ((t.c.end.is_(None)) | (t.c.end >= lo)),
-    )
-    care = domain_table("care_team")
-    team = read_arrow(
-        engine,
+    out["care_team"] = (
         select(care.c.encounter_id, care.c.user_id)
         .join(enc, enc.c.encounter_id == care.c.encounter_id)
-        .where((enc.c.start <= hi) & (enc.c.end.is_(None) | (enc.c.end >= lo))),
+        .where(overlaps),
+        {"encounter_id": pa.string(), "user_id": pa.string()},
     )
-    out["care_team"] = team.cast(
-        pa.schema([("encounter_id", pa.string()), ("user_id", pa.string())])
-    )
-    last = read_arrow(
-        engine,
+    out["last_encounter"] = (
         select(
             enc.c.patient_id,
             func.max(func.coalesce(enc.c.end, enc.c.start)).label("last_seen"),
         )
         .where(enc.c.start < start)
         .group_by(enc.c.patient_id),
+        {"patient_id": pa.string(), "last_seen": pa.timestamp("us")},
     )
-    seen = last.column("last_seen")
-    out["last_encounter"] = pa.table(
-        {
-            "patient_id": last.column("patient_id").cast(pa.string()),
-            "last_seen": _timestamps(seen)
-            if pa.types.is_string(seen.type)
-            else seen.cast(pa.timestamp("us")),
-        }
+    cs_cols = ("patient_id", "prescriber_user_id", "dea_schedule", "drug")
+    out["controlled"] = (
+        select(*(p.c[c] for c in cs_cols)).where(
+            p.c.dea_schedule.is_not(None) & (p.c.dea_schedule != "")
+        ),
+        {c: _TYPES[("prescriptions", c)] for c in cs_cols},
     )
-    out["orders"] = _read(
-        engine,
-        "orders",
-        ("patient_id", "ordered_by_user_id", "performing_department_id", "ordered_at"),
-        between("ordered_at"),
+    ap_cols = ("patient_id", "scheduled_by_user_id", "provider_user_id", "scheduled_at", "start")
+    out["appointments"] = (
+        select(*(a.c[c] for c in ap_cols)).where(
+            a.c.scheduled_at.between(lo, hi) | a.c.start.between(lo, hi)
+        ),
+        {c: _TYPES[("appointments", c)] for c in ap_cols},
     )
-    out["prescriptions"] = _read(
-        engine,
-        "prescriptions",
-        ("patient_id", "prescriber_user_id", "dea_schedule", "prescribed_at"),
-        between("prescribed_at"),
+    return out
+
+
+def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> dict[str, pa.Table]:
+    """The operational records a run over ``window`` needs, with matching keys."""
+    queries = _queries(window, config)
+    raw = read_arrow_many(engine, {name: q for name, (q, _) in queries.items()})
+    out = {name: _typed(raw[name], types) for name, (_, types) in queries.items()}
+    out["workforce"] = _people_keys(out["workforce"])
+    mrn = out["patients"].column("mrn")
+    numeric = pc.match_substring_regex(mrn, r"^[0-9]{1,17}$")
+    mrn_num = pc.if_else(numeric, pc.cast(pc.if_else(numeric, mrn, "0"), pa.int64()), None)
+    out["patients"] = _people_keys(out["patients"]).append_column("mrn_num", mrn_num)
+    addresses = out["patient_addresses"]
+    line, city, zip_ = (addresses.column(c) for c in ("address_line", "city", "zip"))
+    out["patient_addresses"] = addresses.append_column(
+        "addr_key", keys.address_keys(line, zip_, city)
+    ).append_column("street_key", keys.street_keys(line, city, zip_))
+    phones = out["patient_phones"]
+    out["patient_phones"] = phones.append_column(
+        "phone_key", keys.phone_keys(phones.column("phone"))
     )
-    out["controlled"] = _read(
-        engine,
-        "prescriptions",
-        ("patient_id", "prescriber_user_id", "dea_schedule", "drug"),
-        lambda t: t.c.dea_schedule.is_not(None) & (t.c.dea_schedule != ""),
-    )
-    out["lab_results"] = _read(
-        engine,
-        "lab_results",
-        ("patient_id", "resulted_by_user_id", "resulted_at"),
-        between("resulted_at"),
-    )
-    out["appointments"] = _read(
-        engine,
-        "appointments",
-        ("patient_id", "scheduled_by_user_id", "provider_user_id", "scheduled_at", "start"),
-        lambda t: t.c.scheduled_at.between(lo, hi) | t.c.start.between(lo, hi),
-    )
-    out["calls"] = _read(
-        engine, "calls", ("patient_id", "user_id", "start", "end"), between("start")
-    )
-    out["registrations"] = _read(
-        engine,
-        "registrations",
-        ("patient_id", "registered_by_user_id", "registered_at"),
-        between("registered_at"),
-    )
-    out["patient_merges"] = _read(
-        engine,
-        "patient_merges",
-        ("surviving_patient_id", "merged_by_user_id", "merged_at"),
-        between("merged_at"),
-    )
+    out["patient_contacts"] = _people_keys(out["patient_contacts"])
+    cov = out["coverages"]
+    out["coverages"] = cov.append_column(
+        "first_key", keys.name_keys(cov.column("subscriber_first_name"))
+    ).append_column("last_key", keys.name_keys(cov.column("subscriber_last_name")))
     return out
 
 

@@ -8,6 +8,8 @@ once per distinct name); the event-sized work stays in the engine.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import jellyfish
@@ -40,6 +42,19 @@ _UNIT_WORDS = r"(APARTMENT|APT|UNIT|STE|SUITE|FLOOR|FL|ROOM|RM|NO)"
 Strings: TypeAlias = Any  # a pyarrow Array or ChunkedArray of strings
 
 
+def _per_distinct(fn: Callable[[Strings], Strings]) -> Callable[[Strings], Strings]:
+    """Run a one-column key function once per distinct value (households share addresses,
+    contacts repeat the patient's), then spread the results back over the rows."""
+
+    @functools.wraps(fn)
+    def spread(values: Strings) -> Strings:
+        distinct = pc.unique(values)
+        return pc.take(fn(distinct), pc.index_in(values, value_set=distinct))
+
+    return spread
+
+
+@_per_distinct
 def _clean(line: Strings) -> Strings:
     """Upper case, punctuation to spaces, units as '#N', suffixes abbreviated, one space."""
     s = pc.utf8_upper(line)
@@ -78,6 +93,7 @@ def street_keys(line: Strings, city: Strings, zip_code: Strings) -> Strings:
     return pc.binary_join_element_wise(s, pc.coalesce(where, _where(zip_code, city)), "|")
 
 
+@_per_distinct
 def phone_keys(phone: Strings) -> Strings:
     """The ten NANP digits of a phone number (a leading 1 dropped), else null."""
     d = pc.replace_substring_regex(phone, r"\D+", "")
@@ -88,6 +104,7 @@ def phone_keys(phone: Strings) -> Strings:
     return pc.if_else(pc.equal(pc.utf8_length(d), 10), d, pa.scalar(None, pa.string()))
 
 
+@_per_distinct
 def name_keys(name: Strings) -> Strings:
     """Plain upper-case letters of a name (hyphens, spaces, apostrophes dropped)."""
     s = pc.replace_substring_regex(pc.utf8_upper(name), r"[^A-Z]+", "")
@@ -96,10 +113,12 @@ def name_keys(name: Strings) -> Strings:
 
 def sound_keys(name: Strings) -> Strings:
     """Metaphone of last names (Smith and Smyth, Jonson and Johnson share it)."""
-    keys = name_keys(name)
-    distinct = pc.unique(keys).drop_null()
-    sounds = pa.array([jellyfish.metaphone(k) for k in distinct.to_pylist()], pa.string())
-    return pc.take(sounds, pc.index_in(keys, value_set=distinct))
+    return _metaphones(name_keys(name))
+
+
+@_per_distinct
+def _metaphones(keys: Strings) -> Strings:
+    return pa.array([jellyfish.metaphone(k) if k else None for k in keys.to_pylist()], pa.string())
 
 
 def _one(fn: object, *values: str | None) -> str | None:
