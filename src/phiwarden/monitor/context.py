@@ -8,6 +8,8 @@ the same engine as in-memory tables, so every join below is one engine's work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -58,6 +60,8 @@ class Context:
     window: Window
     config: MonitorConfig
     events: ir.Table
+    #: the window's accesses as (user, patient, hour) openings: see :func:`openings_of`
+    openings: ir.Table
     tables: dict[str, ir.Table] = field(default_factory=dict)
     arrow: dict[str, pa.Table] = field(default_factory=dict)
 
@@ -304,11 +308,43 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
     return out
 
 
+def openings_of(events: ir.Table) -> ir.Table:
+    """Accesses as openings: (user, patient, hour) with count, first and last time, BTG.
+
+    A burst of screens in one sitting is matched once instead of once per audit row.
+    """
+    e = events
+    return e.group_by(
+        user_id=e.user_id, patient_id=e.patient_id, hour=e.ts.truncate("h")
+    ).aggregate(
+        accesses=e.count(),
+        first=e.ts.min(),
+        last=e.ts.max(),
+        btg=e.break_the_glass.fill_null(False).any(),
+    )
+
+
+def no_cache(table: ir.Table) -> ir.Table:
+    """The default ``cache`` of the run's stages: materialise nothing."""
+    return table
+
+
 def build_context(
-    stores: Stores, con: BaseBackend, window: Window, config: MonitorConfig
+    stores: Stores,
+    con: BaseBackend,
+    window: Window,
+    config: MonitorConfig,
+    cache: Callable[[ir.Table], ir.Table] = no_cache,
 ) -> Context:
-    """Read the window's events from the lake and the operational records from the store."""
-    arrow = read_operational(stores.engine, window, config)
+    """Read the window's events from the lake and the operational records from the store.
+
+    The store is read in a thread while the engine groups the window's accesses into
+    openings (``cache`` materialises them): neither waits on the other.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(read_operational, stores.engine, window, config)
+        events = access_events(con, stores.settings.lake_dir, window.since, window.until)
+        opened = cache(openings_of(events))
+        arrow = pending.result()
     tables = {name: register(con, name, table) for name, table in arrow.items()}
-    events = access_events(con, stores.settings.lake_dir, window.since, window.until)
-    return Context(con, window, config, events, tables, arrow)
+    return Context(con, window, config, events, opened, tables, arrow)

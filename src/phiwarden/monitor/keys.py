@@ -37,7 +37,6 @@ _SUFFIXES = {
     "EAST": "E",
     "WEST": "W",
 }
-_SUFFIX_RE = r"\b(" + "|".join(_SUFFIXES) + r")\b"
 _UNIT_WORDS = r"(APARTMENT|APT|UNIT|STE|SUITE|FLOOR|FL|ROOM|RM|NO)"
 Strings: TypeAlias = Any  # a pyarrow Array or ChunkedArray of strings
 
@@ -62,10 +61,18 @@ def _clean(line: Strings) -> Strings:
     s = pc.replace_substring_regex(s, r"\b" + _UNIT_WORDS + r"\b\s*#?\s*", "#")
     s = pc.replace_substring_regex(s, r"#\s+", "#")
     s = pc.replace_substring_regex(s, r"\s+#", " #")
-    for long, short in _SUFFIXES.items():
-        s = pc.replace_substring_regex(s, rf"\b{long}\b", short)
-    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " "))
+    s = _abbreviate(pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r"\s+", " ")))
     return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def _abbreviate(s: Strings) -> Strings:
+    """USPS suffix and direction abbreviations, word by word (one lookup, not a regex each)."""
+    words = pc.split_pattern(pc.fill_null(s, ""), " ")  # s: distinct values, one Array
+    flat = pc.list_flatten(words)
+    at = pc.index_in(flat, value_set=pa.array(list(_SUFFIXES)))
+    short = pc.take(pa.array(list(_SUFFIXES.values())), at)
+    lists = pa.ListArray.from_arrays(words.offsets, pc.coalesce(short, flat))
+    return pc.binary_join(lists, " ")
 
 
 def _where(primary: Strings, fallback: Strings) -> Strings:

@@ -195,7 +195,7 @@ def _review(
         clock = now
 
     say("reading operational records")
-    ctx = build_context(stores, con, window, config)
+    ctx = build_context(stores, con, window, config, _cache)
     lap("context")
     say("explaining accesses")
     openings = _cache(explain(ctx, _cache))
