@@ -43,6 +43,8 @@ TEMPLATES: dict[str, str] = {
     "colleague": "a colleague in the user's department has one of the relationships above",
     "pharmacy": "pharmacist verifying the patient's prescription",
     "after_discharge": "billing, coding or HIM after the patient's discharge",
+    "colleague_access": "a colleague in the user's department opened the patient, "
+    "explained, within hours (a hand-off or cover)",
 }
 RANK = {name: i for i, name in enumerate(TEMPLATES)}
 #: Role workflows: which roles follow which record.
@@ -170,7 +172,7 @@ def department_spans(ctx: Context) -> ir.Table:
     enc, o = ctx["encounters"], ctx["orders"]
     end = enc.end.fill_null(ibis.literal(ctx.window.end))
     w = ctx["workforce"]
-    own = user_spans(ctx, include_care_team=False)
+    own = user_spans(ctx)
     dept = own.join(w, own.who == w.user_id)
     return ibis.union(
         _spans(dept, "department_id", "patient_id", dept.t0, dept.t1, "colleague"),
@@ -261,11 +263,52 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> i
         .group_by(["user_id", "patient_id", "hour"])
         .aggregate(rank=lambda t: t.rank.min())
     )
-    out = g.left_join(
-        best,
-        [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
-    ).select(g, best.rank)
-    return out
+    out = cache(
+        g.left_join(
+            best,
+            [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
+        ).select(g, best.rank)
+    )
+    return _with_colleague_access(ctx, out, people)
+
+
+def _with_colleague_access(ctx: Context, out: ir.Table, people: ir.Table) -> ir.Table:
+    """Credit unexplained openings that a department colleague's explained one sits beside.
+
+    The second pass of explanation: a colleague covering or taking over (same department,
+    same patient, within ``colleague_access_hours`` of an access some template explains).
+    """
+    margin = _hours(ctx.config.colleague_access_hours)
+    left = out.filter(out.rank.isnull())
+    left = left.join(people, left.user_id == people.user_id).select(
+        left.user_id, left.patient_id, left.hour, left.first, people.dept
+    )
+    done = out.filter(out.rank.notnull())
+    done = done.join(people, done.user_id == people.user_id).select(
+        uid=done.user_id, pid=done.patient_id, t=done.first, d=people.dept
+    )
+    near = (
+        left.join(
+            done,
+            [
+                left.dept == done.d,
+                left.patient_id == done.pid,
+                left.user_id != done.uid,
+                done.t >= left.first - margin,
+                done.t <= left.first + margin,
+            ],
+        )
+        .select(nu=left.user_id, np=left.patient_id, nh=left.hour)
+        .distinct()
+        .mutate(colleague=ibis.literal(RANK["colleague_access"], "int16"))
+    )
+    joined = out.left_join(
+        near, [out.user_id == near.nu, out.patient_id == near.np, out.hour == near.nh]
+    )
+    return joined.select(
+        *(c for c in out.columns if c != "rank"),
+        rank=joined.rank.fill_null(joined.colleague),
+    )
 
 
 def explanation_stats(explained: ir.Table) -> dict[str, object]:

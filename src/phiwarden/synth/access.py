@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from phiwarden.domain.enums import DepartmentKind, Role
 from phiwarden.synth.clinical import Clinical
-from phiwarden.synth.columns import DAY, HOUR, MINUTE, NULL_TS, US, to_weekday
+from phiwarden.synth.columns import DAY, HOUR, MINUTE, NULL_TS, US, next_weekday
 from phiwarden.synth.encounters import ATTENDING, CONSULTANT, ED, IP, NURSE, OP, TH, Encounters
 from phiwarden.synth.events import Events, draw_actions
 from phiwarden.synth.merges import Merges
@@ -160,7 +160,7 @@ def _after_discharge(
         (Role.HIM_ANALYST, DepartmentKind.HIM, 1, 5, 3, True),
     ):
         e = done[enc.etype[done] == IP] if only_ip else done
-        day = to_weekday(enc.end[e] // DAY + rng.integers(lo, hi + 1, len(e)))
+        day = next_weekday(enc.end[e] // DAY + rng.integers(lo, hi + 1, len(e)))
         dept = np.full(len(e), org.depts(kind)[0])
         user = staff.pick(R[role], dept, day * DAY + 11 * HOUR, rng)
         t = time_in_shift(day, org.shift_start[user], org.shift_end[user], rng)

@@ -22,8 +22,8 @@ from phiwarden.synth.columns import (
     NULL_DAY,
     NULL_TS,
     Frame,
+    next_weekday,
     take,
-    to_weekday,
     unique_ints,
 )
 from phiwarden.synth.coverage import PAYERS, Coverages
@@ -145,7 +145,7 @@ def build_billing(
     insured = reg.coverage >= 0
     payer = np.where(insured, cov.payer[np.maximum(reg.coverage, 0)], -1)
     done = np.flatnonzero(enc.end != NULL_TS)
-    charge_at = to_weekday(enc.end[done] // DAY + rng.integers(1, 5, len(done))) * DAY + (
+    charge_at = next_weekday(enc.end[done] // DAY + rng.integers(1, 5, len(done))) * DAY + (
         (8.5 + rng.random(len(done)) * 8) * HOUR
     ).astype(np.int64)
     stay_days = np.maximum(1, (enc.end[done] - enc.start[done]) // DAY)

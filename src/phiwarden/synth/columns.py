@@ -208,3 +208,11 @@ def to_weekday(days: npt.ArrayLike) -> IntArray:
     d = np.asarray(days, dtype=np.int64)
     wd = weekday(d)
     return d + np.where(wd == 5, -1, 0) + np.where(wd == 6, 1, 0)
+
+
+def next_weekday(days: npt.ArrayLike) -> IntArray:
+    """Move Saturdays and Sundays on to Monday: for work that must follow an event
+    (billing after a discharge), which :func:`to_weekday` could move back before it."""
+    d = np.asarray(days, dtype=np.int64)
+    wd = weekday(d)
+    return d + np.where(wd == 5, 2, 0) + np.where(wd == 6, 1, 0)
