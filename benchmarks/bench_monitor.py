@@ -22,7 +22,12 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from measure import PeakRss
 from phiwarden.config import load_settings
@@ -30,7 +35,7 @@ from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.reader import access_events
 from phiwarden.monitor import run_monitor
-from phiwarden.store.setup import initialise
+from phiwarden.store.setup import Stores, initialise
 from phiwarden.synth import SynthSpec, generate
 
 
@@ -43,6 +48,31 @@ def prepare(out: Path, events: int, seed: int) -> None:
     started = time.perf_counter()
     generate(out, spec)
     print(f"generate: {time.perf_counter() - started:.1f} s")
+
+
+def replicated(stores: Stores, root: Path, copies: int) -> Stores:
+    """The same stores over a lake holding ``copies`` shifted copies of every access."""
+    out = replace(stores.settings, data_dir=root)
+    if not out.lake_dir.exists():
+        started = time.perf_counter()
+        for day_dir in sorted((stores.settings.lake_dir / "access_events").iterdir()):
+            if not day_dir.is_dir():
+                continue
+            table = pq.read_table(day_dir)
+            target = out.lake_dir / "access_events" / day_dir.name
+            target.mkdir(parents=True, exist_ok=True)
+            for k in range(copies):
+                shift = pa.scalar(7_000_000 * k, pa.duration("us"))
+                copy = table.set_column(
+                    table.schema.get_field_index("ts"), "ts", pc.add(table["ts"], shift)
+                ).set_column(
+                    0,
+                    "event_id",
+                    pc.binary_join_element_wise(table["event_id"], pa.scalar(f"r{k}"), "-"),
+                )
+                pq.write_table(copy, target / f"part-r{k}.parquet")
+        print(f"replicated lake x{copies}: {time.perf_counter() - started:.1f} s")
+    return Stores(out, stores.engine, stores.protector)
 
 
 def floor_seconds(lake: Path, encounters_csv: Path) -> tuple[float, int]:
@@ -64,6 +94,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="folder for the hospital and stores (reused)")
     parser.add_argument("--engine", default="duckdb")
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        help="run on a lake of K copies of every access (copy k shifted by 7k seconds, "
+        "new event ids): 10 x 10M measures that 100M accesses complete",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         root = args.keep or Path(tmp)
@@ -95,6 +132,8 @@ def main() -> int:
                 mt.monitor_runs,
             ):
                 conn.execute(delete(table))
+        if args.replicate > 1:
+            stores = replicated(stores, root / f"lake-x{args.replicate}", args.replicate)
         with PeakRss() as rss:
             started = time.perf_counter()
             result = run_monitor(stores, engine=args.engine)

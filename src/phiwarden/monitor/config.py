@@ -40,8 +40,8 @@ class MonitorConfig:
     after_discharge_days: float = 21.0
     #: call-centre accesses this long around a call with the patient
     call_margin_hours: float = 2.0
-    #: a colleague (same department) opened the patient, explained, this close in time
-    colleague_access_hours: float = 2.0
+    #: covering: a same-role user's explained opening of the patient this close in time
+    cover_minutes: float = 30.0
     #: an alert needs at least this score (sum of weighted reasons)
     alert_threshold: float = 1.0
     #: weights of each detector code (catalogue defaults apply to codes not listed)

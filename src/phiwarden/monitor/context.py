@@ -197,7 +197,7 @@ _PLAIN: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     ),
     "orders": (
         "orders",
-        ("patient_id", "ordered_by_user_id", "performing_department_id", "ordered_at"),
+        ("patient_id", "kind", "ordered_by_user_id", "performing_department_id", "ordered_at"),
         "ordered_at",
     ),
     "prescriptions": (

@@ -42,9 +42,10 @@ TEMPLATES: dict[str, str] = {
     "performing_department": "the user's department performs an order for the patient",
     "colleague": "a colleague in the user's department has one of the relationships above",
     "pharmacy": "pharmacist verifying the patient's prescription",
+    "technologist": "lab or radiology technologist working an order of that kind",
     "after_discharge": "billing, coding or HIM after the patient's discharge",
-    "colleague_access": "a colleague in the user's department opened the patient, "
-    "explained, within hours (a hand-off or cover)",
+    "covering": "a user in the same role opened the patient, explained, at the same time "
+    "(covering for them)",
 }
 RANK = {name: i for i, name in enumerate(TEMPLATES)}
 #: Role workflows: which roles follow which record.
@@ -53,6 +54,9 @@ WORKFLOW_OF_ROLE: dict[str, str] = {
     Role.BILLER.value: "after_discharge",
     Role.CODER.value: "after_discharge",
     Role.HIM_ANALYST.value: "after_discharge",
+    # technologists work orders of their kind (order.kind), in any department
+    Role.LAB_TECH.value: "lab",
+    Role.RADIOLOGY_TECH.value: "radiology",
 }
 
 
@@ -196,12 +200,20 @@ def department_spans(ctx: Context) -> ir.Table:
 
 
 def workflow_spans(ctx: Context) -> ir.Table:
-    """(workflow, patient, from, to, template rank): pharmacy and after-discharge work."""
+    """(workflow, patient, from, to, template rank): pharmacy, orders, after-discharge work."""
     c = ctx.config
-    p, enc = ctx["prescriptions"], ctx["encounters"]
+    p, enc, o = ctx["prescriptions"], ctx["encounters"], ctx["orders"]
     pharmacy = p.mutate(workflow=ibis.literal("pharmacy"))
     done = enc.filter(enc.end.notnull()).mutate(workflow=ibis.literal("after_discharge"))
     return ibis.union(
+        _spans(
+            o,
+            "kind",
+            "patient_id",
+            o.ordered_at - _hours(c.record_margin_hours),
+            o.ordered_at + _days(c.workflow_days),
+            "technologist",
+        ),
         _spans(
             pharmacy,
             "workflow",
@@ -269,45 +281,50 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> i
             [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
         ).select(g, best.rank)
     )
-    return _with_colleague_access(ctx, out, people)
+    return _with_covering(ctx, out, cache)
 
 
-def _with_colleague_access(ctx: Context, out: ir.Table, people: ir.Table) -> ir.Table:
-    """Credit unexplained openings that a department colleague's explained one sits beside.
+def _with_covering(ctx: Context, out: ir.Table, cache: Callable[[ir.Table], ir.Table]) -> ir.Table:
+    """Second pass: credit an unexplained opening made beside a same-role user's explained one.
 
-    The second pass of explanation: a colleague covering or taking over (same department,
-    same patient, within ``colleague_access_hours`` of an access some template explains).
+    A physician covering a colleague opens the chart with them, often from another
+    department; within ``cover_minutes`` of an explained opening of the same patient by
+    another user of the same role, the opening is explained as covering.
     """
-    margin = _hours(ctx.config.colleague_access_hours)
+    margin = _hours(ctx.config.cover_minutes / 60)
+    w = ctx["workforce"]
+    roles = w.select(ru=w.user_id, role=w.role)
     left = out.filter(out.rank.isnull())
-    left = left.join(people, left.user_id == people.user_id).select(
-        left.user_id, left.patient_id, left.hour, left.first, people.dept
+    left = left.join(roles, left.user_id == roles.ru).select(
+        lu=left.user_id, lp=left.patient_id, lh=left.hour, lf=left.first, lr=roles.role
     )
+    left = cache(left)
     done = out.filter(out.rank.notnull())
-    done = done.join(people, done.user_id == people.user_id).select(
-        uid=done.user_id, pid=done.patient_id, t=done.first, d=people.dept
+    done = done.semi_join(left, done.patient_id == left.lp)
+    done = done.join(roles, done.user_id == roles.ru).select(
+        du=done.user_id, dp=done.patient_id, df=done.first, dr=roles.role
     )
-    near = (
+    near = cache(
         left.join(
             done,
             [
-                left.dept == done.d,
-                left.patient_id == done.pid,
-                left.user_id != done.uid,
-                done.t >= left.first - margin,
-                done.t <= left.first + margin,
+                left.lp == done.dp,
+                left.lr == done.dr,
+                left.lu != done.du,
+                done.df >= left.lf - margin,
+                done.df <= left.lf + margin,
             ],
         )
-        .select(nu=left.user_id, np=left.patient_id, nh=left.hour)
+        .select(nu=left.lu, np=left.lp, nh=left.lh)
         .distinct()
-        .mutate(colleague=ibis.literal(RANK["colleague_access"], "int16"))
     )
     joined = out.left_join(
         near, [out.user_id == near.nu, out.patient_id == near.np, out.hour == near.nh]
     )
+    covered = joined.nu.notnull() & joined.rank.isnull()
     return joined.select(
         *(c for c in out.columns if c != "rank"),
-        rank=joined.rank.fill_null(joined.colleague),
+        rank=covered.ifelse(ibis.literal(RANK["covering"], "int16"), joined.rank),
     )
 
 
