@@ -228,6 +228,18 @@ def test_violation_keeps_the_case_open(stores: Stores) -> None:
     assert statuses == {a1: "violation", a2: "appropriate"}
 
 
+def test_reversing_appropriate_withdraws_suppressions_and_reopens(stores: Stores) -> None:
+    (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1", "P2"])])
+    with stores.engine.begin() as conn:
+        case_id = ms.open_case_of(conn, "U1")
+        ms.decide(conn, a1, "appropriate", note="family", decided_by="analyst1")
+        assert ms.open_case_of(conn, "U1") is None and len(ms.suppressed(conn)) == 2
+        ms.decide(conn, a1, "violation", note="new facts", decided_by="privacy")
+    with stores.engine.connect() as conn:
+        assert ms.suppressed(conn) == set()
+        assert ms.open_case_of(conn, "U1") == case_id
+
+
 def test_bad_decision_and_unknown_alert_are_refused(stores: Stores) -> None:
     (a1,) = _save(stores, W1, [_draft("U1", 3.5, ["P1"])])
     with stores.engine.begin() as conn:

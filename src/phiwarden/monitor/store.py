@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Column, Connection, Select, Table, bindparam, func, select
+from sqlalchemy import Column, Connection, Select, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from phiwarden.store.monitor_tables import (
@@ -359,7 +359,9 @@ def decide(
 
     "appropriate" suppresses every (user, patient, reason code) the alert's reasons name,
     so monitoring does not raise them again. The case closes once all its alerts are
-    decided appropriate; "needs_investigation" or "violation" keeps it open.
+    decided appropriate; "needs_investigation" or "violation" keeps it open. A decision
+    that reverses an earlier "appropriate" withdraws that alert's suppressions and
+    reopens its case (unless the user has another open case by then).
     Raises ValueError for an unknown decision and LookupError for an unknown alert.
     """
     if decision not in DECISIONS:
@@ -390,7 +392,9 @@ def decide(
     )
     if decision == "appropriate":
         _suppress(conn, alert.user_id, alert.reasons, alert_id, note, decided_by, stamp)
-    _settle_case(conn, alert.case_id, stamp)
+    else:
+        conn.execute(delete(suppressions).where(suppressions.c.alert_id == alert_id))
+    _settle_case(conn, alert.case_id, alert.user_id, stamp)
 
 
 def _suppress(
@@ -431,13 +435,21 @@ def _suppress(
         conn.execute(stmt, list(chunk))
 
 
-def _settle_case(conn: Connection, case_id: str, stamp: datetime) -> None:
+def _settle_case(conn: Connection, case_id: str, user_id: str, stamp: datetime) -> None:
     """Close an open case when none of its alerts is undecided, under investigation or a
-    violation (that is, all were found appropriate)."""
+    violation (that is, all were found appropriate); reopen a closed one when one is."""
     statuses = set(
         conn.execute(select(alerts.c.status).where(alerts.c.case_id == case_id)).scalars()
     )
-    if not statuses or statuses & KEEPS_CASE_OPEN:
+    if not statuses:
+        return
+    if statuses & KEEPS_CASE_OPEN:
+        if open_case_of(conn, user_id) is None:
+            conn.execute(
+                cases.update()
+                .where(cases.c.case_id == case_id, cases.c.status == "closed")
+                .values(status="open", closed_at=None)
+            )
         return
     conn.execute(
         cases.update()
