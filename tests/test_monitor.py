@@ -203,6 +203,8 @@ def test_cli_monitor_json_and_population_csv(
         assert all(isinstance(r, str) for r in alert["reasons"])
     bad = runner.invoke(app, ["monitor", "--since", "yesterday", "--json"])
     assert bad.exit_code != 0 and bad.stdout == "" and "YYYY-MM-DD" in bad.stderr
+    engine = runner.invoke(app, ["monitor", *window, "--engine", "foo"])
+    assert engine.exit_code != 0 and "unknown engine" in engine.stderr
     user = next(iter(truth(hospital)))
     out = tmp_path / "affected.csv"
     res = runner.invoke(

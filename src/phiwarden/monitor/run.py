@@ -135,13 +135,14 @@ def run_monitor(
     save: bool = True,
 ) -> MonitorResult:
     """Review the window's accesses and store one alert per flagged user (see module doc)."""
+    settings = stores.settings.with_engine(engine)  # an unknown engine fails here, first
     config = config or load_config(stores.settings.data_dir)
     window = default_window(stores, since, until)
     if window is None:
         return MonitorResult(None, [], [], {"accesses": 0, "explained_fraction": 1.0, "alerts": 0})
     if con is not None:
         return _run(stores, con, window, config, progress, save)
-    with open_backend(stores.settings.with_engine(engine)) as backend:
+    with open_backend(settings) as backend:
         return _run(stores, backend, window, config, progress, save)
 
 
