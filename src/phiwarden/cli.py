@@ -342,6 +342,43 @@ def monitor_population(
             out.print(f"... {len(rows) - 50:,} more: use --csv FILE for the whole list")
 
 
+@app.command()
+def link(
+    input_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Persons CSV (record_id,first_name,last_name,dob,sex,ssn,address,city,state,"
+            "zip,phone); without it, the patient index.",
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="duckdb | spark")] = "duckdb",
+    as_json: Annotated[bool, typer.Option("--json", help="Print clusters and conflicts.")] = False,
+    top: Annotated[int, typer.Option(help="Clusters and conflicts to print (text output).")] = 10,
+) -> None:
+    """Find one person across records (duplicate clusters) and shared identifiers that
+    disagree on the person (conflicts), with Splink."""
+    from phiwarden.identity.report import print_link
+    from phiwarden.identity.run import link_csv, link_patient_index
+
+    try:
+        with progress_bar(not as_json) as progress:
+
+            def say(stage: str) -> None:
+                progress(stage, 1, 0)
+
+            if input_csv is not None:
+                result = link_csv(input_csv, engine, say)
+            else:
+                result = link_patient_index(_stores(), engine, say)
+    except (*USER_ERRORS, ImportError, RuntimeError) as exc:
+        fail(_one_line(exc))
+    if as_json:
+        _print_json(result.to_json())
+        return
+    print_link(out, result, top, stored=input_csv is None)
+
+
 listen = typer.Typer(
     help="Receive live feeds: HL7 v2 over MLLP, IHE ATNA syslog.", no_args_is_help=True
 )

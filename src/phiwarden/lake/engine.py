@@ -11,7 +11,9 @@ Analyses are written once as Ibis expressions and run on whichever backend this 
   remote server (needs the connect client: ``pip install 'pyspark[connect]>=4.0,<4.1'``).
 
 The Spark session always uses time zone UTC: the lake's timestamps are naive wall-clock
-times, and Spark would otherwise shift values it converts between zones.
+times, and Spark would otherwise shift values it converts between zones. It also loads
+Splink's string-similarity jar (shipped inside the splink wheel), so the identity linkage
+runs in the same session as the lake analyses.
 """
 
 from __future__ import annotations
@@ -113,6 +115,20 @@ def _connect_duckdb() -> BaseBackend:
     return ibis.duckdb.connect(**config)
 
 
+def _similarity_jar() -> dict[str, str]:
+    """``spark.jars`` for Splink's Jaro-Winkler UDFs, when splink is installed."""
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return {}
+    return {"spark.jars": similarity_jar_location()}
+
+
+def spark_session(backend: BaseBackend) -> Any:
+    """The SparkSession behind a ``connect("spark")`` backend."""
+    return backend._session
+
+
 def _connect_spark(master: str, conf: Mapping[str, str]) -> BaseBackend:
     """Build or reuse a SparkSession for ``master`` and wrap it in Ibis's pyspark backend."""
     try:
@@ -122,7 +138,7 @@ def _connect_spark(master: str, conf: Mapping[str, str]) -> BaseBackend:
     except ImportError as exc:
         raise ImportError(f"the spark engine needs PySpark: {SPARK_EXTRA_HINT}") from exc
 
-    settings = {**SPARK_DEFAULTS, **conf}
+    settings = {**SPARK_DEFAULTS, **_similarity_jar(), **conf}
     created = False
     if master.startswith("sc://"):
         session = _remote_session(SparkSession, master, settings)

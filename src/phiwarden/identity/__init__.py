@@ -1,0 +1,1 @@
+"""One person across records: normalisation, Splink linkage and the real-time matcher."""

@@ -1,0 +1,1 @@
+"""Red flags of identity theft: the catalogue, detectors and registration screening."""
