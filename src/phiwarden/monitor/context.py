@@ -25,7 +25,7 @@ from phiwarden.domain.canonical import OPERATIONAL_TABLES
 from phiwarden.lake.reader import access_events, spark_ddl
 from phiwarden.monitor import keys
 from phiwarden.monitor.config import MonitorConfig
-from phiwarden.store.arrow_read import read_arrow_many, sql_literal
+from phiwarden.store.arrow_read import read_arrow_many, sql_literal, typed_table
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
 
@@ -89,22 +89,8 @@ def register(con: BaseBackend, name: str, table: pa.Table) -> ir.Table:
 
 
 def _typed(raw: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
-    """Cast a driver's columns to the canonical types (SQLite gives text times, 0/1 bools)."""
-    arrays = []
-    for name, target in types.items():
-        col = raw.column(name)
-        if col.type == pa.null():
-            arrays.append(pa.nulls(len(col), target))
-        elif pa.types.is_string(col.type) and pa.types.is_timestamp(target):
-            arrays.append(_timestamps(col))
-        else:
-            arrays.append(col.cast(target))
-    return pa.table(arrays, names=list(types))
-
-
-def _timestamps(raw: pa.ChunkedArray) -> pa.ChunkedArray:
-    """ISO text (with or without fractions of a second) as microsecond timestamps."""
-    return pc.cast(pc.replace_substring(raw, " ", "T"), pa.timestamp("us"))
+    """The canonical columns of ``raw``, in ``types`` order, cast to their types."""
+    return typed_table(raw.select(list(types)), types)
 
 
 def _people_keys(table: pa.Table, prefix: str = "") -> pa.Table:

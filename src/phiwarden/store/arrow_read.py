@@ -27,6 +27,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import make_url
 
@@ -74,6 +75,24 @@ def read_arrow_many(engine: Engine, queries: Mapping[str, Select[Any]]) -> dict[
                     out[name] = cur.fetch_arrow_table()
         return out
     return {name: _through_sqlalchemy(engine, q) for name, q in queries.items()}
+
+
+def typed_table(raw: pa.Table, types: Mapping[str, pa.DataType]) -> pa.Table:
+    """Cast a driver's columns to the given types (SQLite gives text times, 0/1 bools);
+    columns not named in ``types`` keep the type they were read with."""
+    arrays = []
+    for name in raw.column_names:
+        col = raw.column(name)
+        target = types.get(name)
+        if target is None or col.type == target:
+            arrays.append(col)
+        elif col.type == pa.null() or col.null_count == len(col):
+            arrays.append(pa.nulls(len(col), target))
+        elif pa.types.is_string(col.type) and pa.types.is_timestamp(target):
+            arrays.append(pc.cast(pc.replace_substring(col, " ", "T"), pa.timestamp("us")))
+        else:
+            arrays.append(col.cast(target))
+    return pa.table(arrays, names=raw.column_names)
 
 
 def _through_sqlalchemy(engine: Engine, query: Select[Any]) -> pa.Table:
