@@ -3,7 +3,9 @@
 ``link_persons`` trains the model without labels on the records themselves, predicts
 pairs within the blocking keys, clusters them at the match threshold, and reports two
 things a registrar or HIM analyst acts on: clusters (one person, several records) and
-conflicts (one SSN, member id, phone or address on records that disagree on the person).
+conflicts (one SSN, member id, phone or address on records that disagree on the person:
+in different clusters, and differing in date of birth, last name and first name, so that
+a household sharing a phone under one family name is not a conflict).
 It runs on DuckDB (default) or on a local Spark session.
 """
 
@@ -42,6 +44,7 @@ class LinkResult:
     records: int
     pairs_scored: int
     stages: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``phiwarden link --json`` document."""
@@ -107,7 +110,7 @@ def link_persons(
     linker = Linker([db_api.register(_input_for(engine, persons, spark))], splink_settings())
     _quiet_splink()
     say("training")
-    train(linker, persons.num_rows, seed=seed)
+    training = train(linker, persons.num_rows, seed=seed)
     stages["train"] = time.perf_counter() - t
     t = time.perf_counter()
     say("predicting")
@@ -132,6 +135,7 @@ def link_persons(
         records=persons.num_rows,
         pairs_scored=pairs,
         stages=stages,
+        training=training,
     )
 
 
@@ -172,8 +176,8 @@ def _summarise(
                 ON a.{col} = b.{col} AND a.record_id < b.record_id
                AND a.cluster_id <> b.cluster_id
               WHERE a.dob IS DISTINCT FROM b.dob
-                AND (a.last_phonetic IS DISTINCT FROM b.last_phonetic
-                     OR a.first_formal IS DISTINCT FROM b.first_formal)
+                AND a.last_phonetic IS DISTINCT FROM b.last_phonetic
+                AND a.first_formal IS DISTINCT FROM b.first_formal
             )
             SELECT list(record_id ORDER BY record_id) FROM r JOIN bad ON r.{col} = bad.v
             GROUP BY bad.v ORDER BY min(record_id)

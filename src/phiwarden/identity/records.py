@@ -123,7 +123,12 @@ def normalise_persons(table: pa.Table, hasher: Hasher, *, today: date | None = N
         _problem("phone: not a phone number", phone_raw, phone),
         ssn_problem,
     ]
-    joined = pc.binary_join_element_wise(*problems, "; ", null_handling="skip")
+    # null_handling="skip" returns an empty array when every input is null (pyarrow 2x),
+    # so nulls become "" and the separators left over are trimmed.
+    filled = [pc.fill_null(p, "") for p in problems]
+    joined = pc.binary_join_element_wise(*filled, "|")
+    joined = pc.replace_substring_regex(joined, r"\|+", "|")
+    joined = pc.replace_substring(pc.utf8_trim(joined, "|"), "|", "; ")
     columns = {
         "record_id": _strings(table, "record_id"),
         "first_name": first,
