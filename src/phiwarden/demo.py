@@ -34,9 +34,29 @@ def _monitor(stores: Stores, console: Console) -> None:
     print_result(console, result, top=10)
 
 
+def _link(stores: Stores, console: Console) -> None:
+    from phiwarden.identity.report import print_link
+    from phiwarden.identity.run import link_patient_index
+
+    with progress_bar() as progress:
+        result = link_patient_index(stores, progress=lambda stage: progress(stage, 1, 0))
+    print_link(console, result, top=5, stored=True)
+
+
+def _redflags(stores: Stores, console: Console) -> None:
+    from phiwarden.redflags.report import print_scan
+    from phiwarden.redflags.scan import run_scan
+
+    with progress_bar() as progress:
+        result = run_scan(stores, progress)
+    print_scan(console, result, top=10)
+
+
 #: (title, function of the stores printing its findings) run by the demo in order.
 ANALYSES: list[tuple[str, Callable[[Stores, Console], None]]] = [
     ("access monitoring", _monitor),
+    ("identity linkage", _link),
+    ("identity-theft red flags", _redflags),
 ]
 
 
@@ -132,6 +152,21 @@ def _print_ground_truth(console: Console, truth: dict[str, Any]) -> None:
     )
 
 
+def _print_theft_caught(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
+    """Per identity-theft scenario: registrations flagged, and the detector's precision."""
+    from phiwarden.redflags.quality import quality, stored_findings
+
+    rows = quality(stored_findings(stores), truth.get("identity_theft", []))
+    caught = sum(q.caught for q in rows)
+    injected = sum(q.injected for q in rows)
+    console.print(
+        f"identity-theft registrations flagged: {caught} of {injected} ("
+        + ", ".join(f"{q.scenario} {q.caught}/{q.injected}" for q in rows)
+        + "); precision per detector "
+        + ", ".join(f"{q.detector} {q.precision:.2f}" for q in rows)
+    )
+
+
 def _print_caught(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
     """How many injected snoopers have an alert, per scenario, and the seed case."""
     from phiwarden.monitor import store as monitor_store
@@ -150,6 +185,7 @@ def _print_caught(console: Console, stores: Stores, truth: dict[str, Any]) -> No
         + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by.items()))
         + ")"
     )
+    _print_theft_caught(console, stores, truth)
     seed = by.get("controlled_substance_panel", [])
     if seed:
         console.print(

@@ -11,7 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from phiwarden.redflags.finding import Finding
+from phiwarden.store.redflag_tables import red_flags
+from phiwarden.store.setup import Stores
 
 #: Scenario -> the detector meant to catch it.
 SCENARIO_DETECTOR: dict[str, str] = {
@@ -47,6 +51,25 @@ class ScenarioQuality:
     def precision(self) -> float:
         """Share of the detector's flags that are the scenario's thefts."""
         return self.true_flags / self.flags if self.flags else 1.0
+
+
+def stored_findings(stores: Stores) -> list[Finding]:
+    """The flags in the store as findings (for quality measured after a scan)."""
+    with stores.engine.connect() as conn:
+        rows = conn.execute(select(red_flags)).mappings().all()
+    return [
+        Finding(
+            r["code"],
+            r["detector"],
+            tuple(r["evidence"]),
+            patient_id=r["patient_id"],
+            mrn=r["mrn"],
+            registration_id=r["registration_id"],
+            account_id=r["account_id"],
+            user_id=r["user_id"],
+        )
+        for r in rows
+    ]
 
 
 def quality(

@@ -17,12 +17,16 @@ def print_scan(out: Console, result: ScanResult, top: int) -> None:
     counts: Counter[str] = result.by_code()
     out.print(f"[bold]{len(result.findings):,}[/] red flags ({result.new:,} new).")
     table = Table(title="Red flags by kind")
-    for col in ("code", "flag", "severity", "count", "prescribed action"):
+    for col in ("code", "flag", "severity", "count"):
         table.add_column(col)
-    for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    for code, n in ordered:
         flag = BY_CODE[code]
-        table.add_row(code, flag.title, flag.severity.value, str(n), flag.action_text)
+        table.add_row(code, flag.title, flag.severity.value, str(n))
     out.print(table)
+    out.print("[bold]Prescribed actions[/] (the program's response to each flag):")
+    for code, _n in ordered:
+        out.print(f"  {code}: {BY_CODE[code].action_text}", highlight=False)
     shown = Table(title=f"Top {min(top, len(result.findings))} flags")
     for col in ("code", "MRN", "registration", "evidence"):
         shown.add_column(col)

@@ -83,6 +83,7 @@ def store_findings(stores: Stores, findings: list[Finding]) -> int:
         for f in findings:
             row = {
                 "code": f.code,
+                "detector": f.detector,
                 "severity": f.severity,
                 "patient_id": f.patient_id,
                 "mrn": f.mrn,

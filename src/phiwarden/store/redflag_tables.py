@@ -15,6 +15,7 @@ red_flags = Table(
     metadata,
     Column("flag_id", String(64), primary_key=True),
     Column("code", String(32), nullable=False),
+    Column("detector", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("patient_id", String(64), nullable=True),
     Column("mrn", String(64), nullable=True),

@@ -71,6 +71,7 @@ def upgrade() -> None:
         "red_flags",
         sa.Column("flag_id", sa.String(length=64), nullable=False),
         sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("detector", sa.String(length=64), nullable=False),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("patient_id", sa.String(length=64), nullable=True),
         sa.Column("mrn", sa.String(length=64), nullable=True),
