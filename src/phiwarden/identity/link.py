@@ -64,7 +64,7 @@ def _db_api(engine: str, spark: Any | None) -> Any:
     if engine == "duckdb":
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        return DuckDBAPI(connection=_duckdb_connection())
     if engine == "spark":
         from splink.backends.spark import SparkAPI
 
@@ -74,8 +74,34 @@ def _db_api(engine: str, spark: Any | None) -> Any:
             spark = SparkSession.getActiveSession()
         if spark is None:
             raise RuntimeError("linking on Spark needs a running Spark session")
+        if spark.sparkContext._jsc.sc().getCheckpointDir().isEmpty():
+            # Splink breaks long lineages with checkpoints, which need a folder.
+            import tempfile
+
+            spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="phiwarden-splink-"))
         return SparkAPI(spark_session=spark)
     raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+
+
+#: DuckDB memory cap for linkage unless PHIWARDEN_DUCKDB_MEMORY_LIMIT says otherwise.
+DEFAULT_MEMORY = "4GB"
+
+
+def _duckdb_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB capped in memory, spilling to a private temporary folder."""
+    import os
+    import tempfile
+
+    from phiwarden.lake.engine import DUCKDB_MEMORY_ENV, DUCKDB_THREADS_ENV
+
+    config: dict[str, Any] = {
+        "memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_MEMORY,
+        "temp_directory": tempfile.mkdtemp(prefix="phiwarden-link-"),
+    }
+    threads = os.environ.get(DUCKDB_THREADS_ENV, "").strip()
+    if threads.isdigit():
+        config["threads"] = int(threads)
+    return duckdb.connect(config=config)
 
 
 def _input_for(engine: str, persons: pa.Table, spark: Any | None) -> Any:
@@ -85,7 +111,10 @@ def _input_for(engine: str, persons: pa.Table, spark: Any | None) -> Any:
         session = spark or SparkSession.getActiveSession()
         if session is None:
             raise RuntimeError("linking on Spark needs a running Spark session")
-        return session.createDataFrame(persons.to_pandas())
+        # Every column as text: an all-null column would otherwise get Spark's VOID type,
+        # which Parquet cannot store.
+        schema = ", ".join(f"`{n}` string" for n in persons.column_names)
+        return session.createDataFrame(persons.to_pandas(), schema=schema)
     return persons
 
 
@@ -99,6 +128,25 @@ def link_persons(
     progress: Progress | None = None,
 ) -> LinkResult:
     """Train, predict and cluster ``persons`` (the normalised ``MATCH_SCHEMA`` table)."""
+    if engine != "spark":
+        return _link(persons, engine, spark, threshold, seed, progress)
+    try:
+        return _link(persons, engine, spark, threshold, seed, progress)
+    except Exception as exc:
+        if type(exc).__module__.startswith(("py4j", "pyspark")):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RuntimeError(f"linking on Spark failed: {first}") from exc
+        raise
+
+
+def _link(
+    persons: pa.Table,
+    engine: str,
+    spark: Any | None,
+    threshold: float,
+    seed: int,
+    progress: Progress | None,
+) -> LinkResult:
     import time
 
     from splink import Linker

@@ -135,6 +135,7 @@ def splink_settings() -> Any:
 
 #: EM needs this many expected true pairs to learn m; below, the starting m values stay.
 MIN_EXPECTED_MATCHES = 50
+EM_MAX_PAIRS = 5e6
 
 
 def train(linker: Any, n_records: int, seed: int = 42) -> dict[str, Any]:
@@ -160,9 +161,11 @@ def train(linker: Any, n_records: int, seed: int = 42) -> dict[str, Any]:
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
     em = expected >= MIN_EXPECTED_MATCHES
     if em:
-        for rule in (block_on("dob"), block_on("first_formal", "last_phonetic")):
+        # Each session samples at most EM_MAX_PAIRS blocked pairs: a common name or a
+        # busy birthday must not make training quadratic.
+        for rule in (block_on("dob"), block_on("first_formal", "last_phonetic", "postcode")):
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, fix_probability_two_random_records_match=True
+                rule, fix_probability_two_random_records_match=True, max_pairs=EM_MAX_PAIRS
             )
     return {"expected_duplicates": round(expected), "em": em}
 

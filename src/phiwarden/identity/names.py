@@ -21,11 +21,24 @@ _NOT_LETTER = re.compile(r"[^A-Z \-']+")
 _SPACES = re.compile(r"[\s\-']+")
 
 
+#: Titles dropped from the front of a name and suffixes from its end. nameparser's own
+#: lists hold over a thousand words ("KING", "BISHOP", "ST"), which are surnames too, so
+#: only the common ones that nameparser also knows are used, and only at the ends.
+_TITLES = ("MR", "MRS", "MS", "MISS", "DR", "REV", "PROF", "SIR")
+_SUFFIXES = ("JR", "SR", "II", "III", "IV", "V", "ESQ", "MD", "PHD", "DDS", "RN")
+
+
 @functools.cache
-def _drop_words() -> frozenset[str]:
-    words = set(CONSTANTS.titles) | set(CONSTANTS.suffix_acronyms)
-    words |= set(CONSTANTS.suffix_not_acronyms)
-    return frozenset(w.upper().replace(".", "") for w in words if w.isascii())
+def _ends() -> tuple[frozenset[str], frozenset[str]]:
+    known_titles = {t.upper().replace(".", "") for t in CONSTANTS.titles}
+    known_suffixes = {
+        s.upper().replace(".", "")
+        for s in (*CONSTANTS.suffix_acronyms, *CONSTANTS.suffix_not_acronyms)
+    }
+    return (
+        frozenset(t for t in _TITLES if t in known_titles),
+        frozenset(s for s in _SUFFIXES if s in known_suffixes),
+    )
 
 
 @functools.cache
@@ -37,7 +50,8 @@ def nicknames() -> dict[str, str]:
 
 
 def clean_name(value: str) -> str | None:
-    """Upper-case letters only, accents folded, titles and suffixes dropped, one space.
+    """Upper-case letters only, accents folded, a leading title and trailing suffixes
+    dropped, one space.
 
     Hyphens and apostrophes join the parts ("O'Neil" -> "ONEIL", "Smith-Jones" ->
     "SMITH JONES"); None when nothing is left.
@@ -45,9 +59,20 @@ def clean_name(value: str) -> str | None:
     folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().upper()
     folded = _NOT_LETTER.sub(" ", folded.replace(".", ""))
     words = [w.replace("'", "") for w in _SPACES.split(folded.replace("'", "")) if w]
-    drop = _drop_words()
-    kept = [w for w in words if w not in drop] or words
+    titles, suffixes = _ends()
+    kept = list(words)
+    while len(kept) > 1 and kept[0] in titles:
+        kept.pop(0)
+    while len(kept) > 1 and kept[-1] in suffixes:
+        kept.pop()
     return " ".join(kept) or None
+
+
+def clean_place(value: str) -> str | None:
+    """A town name for comparison: upper-case letters and digits, single spaces."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().upper()
+    text = " ".join(re.sub(r"[^A-Z0-9]+", " ", folded).split())
+    return text or None
 
 
 def formal_first(clean: str) -> str:

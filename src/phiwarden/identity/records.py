@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 from phiwarden.identity.addresses import address_key, postcode, zip5
 from phiwarden.identity.dates import parse_dob
 from phiwarden.identity.distinct import per_distinct
-from phiwarden.identity.names import clean_name, formal_first, phonetic
+from phiwarden.identity.names import clean_name, clean_place, formal_first, phonetic
 from phiwarden.identity.phones import e164
-from phiwarden.identity.ssn import digits
+from phiwarden.identity.ssn import check_ssn, digits
 
 #: The person columns of ``phiwarden link --input`` (documented in docs/identity.md).
 PERSON_COLUMNS: tuple[str, ...] = (
@@ -72,6 +72,18 @@ def _strings(table: pa.Table, name: str) -> pa.Array:
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
 
+def _matchable_ssn(value: str) -> str | None:
+    """The digits an SSN is matched on. A nine-digit number that was never issued
+    (000-00-0000 and other placeholders) matches nothing: many people share it. Other
+    identifiers (a foreign national number) still match on their digits."""
+    found = "".join(c for c in value if c.isdigit())
+    if not found:
+        return None
+    if len(found) == 9 and check_ssn(found).never_issued:
+        return None
+    return found
+
+
 def _dob_text(value: str, today: date) -> str | None:
     found = parse_dob(value, today)
     return found.isoformat() if found else None
@@ -107,13 +119,15 @@ def normalise_persons(table: pa.Table, hasher: Hasher, *, today: date | None = N
         ssn_problem = pa.nulls(table.num_rows, pa.string())
     else:
         ssn_raw = _strings(table, "ssn")
-        ssn_digits = per_distinct(
-            ssn_raw, lambda v: "".join(c for c in v if c.isdigit()) or None, pa.string()
-        )
+        ssn_digits = per_distinct(ssn_raw, _matchable_ssn, pa.string())
         ssn_hash = per_distinct(ssn_digits, hasher, pa.string())
         last4 = pc.utf8_slice_codeunits(ssn_digits, -4)
         nine = per_distinct(ssn_raw, digits, pa.string())
-        ssn_problem = _problem("ssn: not nine digits", ssn_raw, nine)
+        ssn_problem = pc.if_else(
+            pc.and_(pc.is_valid(nine), pc.is_null(ssn_digits)),
+            pa.scalar("ssn: never issued (not matched on)"),
+            _problem("ssn: not nine digits", ssn_raw, nine),
+        )
     problems = [
         _problem("first_name: no letters", first_raw, first),
         _problem("last_name: no letters", last_raw, last),
@@ -140,7 +154,7 @@ def normalise_persons(table: pa.Table, hasher: Hasher, *, today: date | None = N
         "ssn_hash": ssn_hash,
         "ssn_last4": last4,
         "address_key": address,
-        "city": per_distinct(_strings(table, "city"), clean_name, pa.string()),
+        "city": per_distinct(_strings(table, "city"), clean_place, pa.string()),
         "postcode": per_distinct(zip_raw, postcode, pa.string()),
         "phone": phone,
         "member_id": _strings(table, "member_id"),

@@ -8,6 +8,7 @@ real-time screening.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import os
@@ -38,10 +39,10 @@ def read_persons_csv(path: Path) -> pa.Table:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        header = path.open(encoding="utf-8-sig").readline().strip().split(",")
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not a UTF-8 CSV file") from exc
-    header = [h.strip() for h in header]
     missing = [c for c in PERSON_COLUMNS if c not in header]
     if missing:
         raise ValueError(

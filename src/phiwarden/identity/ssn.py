@@ -69,6 +69,8 @@ def check_ssn(value: str, dob: date | None = None) -> SsnCheck:
     area_number = int(d[:3])
     late = 734 <= area_number <= 749 or 773 <= area_number <= 899
     age = _age(dob, RANDOMISATION) if late and dob is not None else None
+    if age is not None and age < 0:
+        age = None  # born after randomisation: any area fits
     return SsnCheck(d, issued_after_randomisation=late, age_at_issue=age)
 
 

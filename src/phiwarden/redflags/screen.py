@@ -72,10 +72,10 @@ class Registration(BaseModel):
         for code in codes:
             flag = BY_CODE.get(code)
             if flag is None:
-                raise ValueError(f"unknown red flag code {code!r}: see docs/redflags.md")
+                raise ValueError(f"unknown red flag code {code!r}")
             if flag.detection == Detection.AUTOMATIC:
                 raise ValueError(f"{code} is detected automatically; it cannot be attested")
-        return codes
+        return list(dict.fromkeys(codes))
 
     def names(self) -> tuple[str | None, str | None]:
         """(first, last), from the separate fields or the full name."""
@@ -175,7 +175,9 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
                     }
                 )
         matches.sort(key=lambda m: -m["match_probability"])
-    known = on_file is not None or bool(matches)
+    owners = _ssn_owners(stores, record["ssn_hash"]) if record["ssn_hash"] else []
+    same_person = [o for o in owners if _same_name(o["last_name"], last) and o["dob"] == reg.dob]
+    known = on_file is not None or bool(matches) or bool(same_person)
     fields = {
         "presented_first_name": first,
         "presented_last_name": last,
@@ -191,8 +193,9 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
     ):
         flags.append(_flag(code, detector, found))
     own_mrns = {reg.mrn} if reg.mrn else {m["mrn"] for m in matches[:1]}
-    if record["ssn_hash"]:
-        for other in _ssn_owners(stores, record["ssn_hash"]):
+    own_mrns |= {o["mrn"] for o in same_person}
+    if owners:
+        for other in owners:
             if other["mrn"] in own_mrns:
                 continue
             if not _same_name(other["last_name"], last) and other["dob"] != reg.dob:
@@ -216,10 +219,10 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
         if evidence:
             flags.append(_flag("FTC-17", "inconsistent_with_file", evidence))
     if reg.member_id:
-        owners = set(_member_owners(stores, reg.member_id))
+        members = set(_member_owners(stores, reg.member_id))
         evidence = []
-        if owners and not owners & own_mrns:
-            evidence.append(f"member id is on file as the coverage of MRN {sorted(owners)[0]}")
+        if members and not members & own_mrns:
+            evidence.append(f"member id is on file as the coverage of MRN {sorted(members)[0]}")
         elig = reg.eligibility
         if elig is not None:
             if elig.last_name and last and not _same_name(elig.last_name, last):

@@ -32,7 +32,8 @@ def shared_ssn(data: ScanData) -> list[Finding]:
         LEFT JOIN first_seen mine ON mine.patient_id = r.patient_id
         LEFT JOIN first_seen theirs ON theirs.patient_id = o.patient_id
         WHERE o.dob IS DISTINCT FROM r.presented_dob
-          AND upper(trim(o.last_name)) IS DISTINCT FROM upper(trim(r.presented_last_name))
+          AND jaro_winkler_similarity(upper(trim(coalesce(o.last_name, ''))),
+                                      upper(trim(coalesce(r.presented_last_name, '')))) < 0.85
           AND (theirs.seen_at IS NULL OR theirs.seen_at < mine.seen_at)
         """
     )
