@@ -188,3 +188,4 @@ ingest_runs = Table(
 from phiwarden.store import identity_tables as identity_tables  # noqa: E402
 from phiwarden.store import monitor_tables as monitor_tables  # noqa: E402
 from phiwarden.store import redflag_tables as redflag_tables  # noqa: E402
+from phiwarden.store import web_tables as web_tables  # noqa: E402

@@ -1,0 +1,72 @@
+"""Roles and what each may do: deny by default, one documented matrix.
+
+Every route declares one permission; a role not listed against a permission is refused.
+``docs/permissions.md`` is rendered from :data:`MATRIX` and a test checks every route
+against every role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """phiwarden's own roles (not EHR roles)."""
+
+    ADMIN = "admin"
+    PRIVACY_OFFICER = "privacy_officer"
+    INVESTIGATOR = "investigator"
+    REGISTRAR = "registrar"
+    BILLING = "billing"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    """What a route needs."""
+
+    STATUS = "status"
+    ALERTS_READ = "alerts:read"
+    ALERTS_DECIDE = "alerts:decide"
+    FLAGS_READ = "flags:read"
+    FLAGS_RESOLVE = "flags:resolve"
+    SCREEN = "screen"
+    PATIENTS_READ = "patients:read"
+    SSN_REVEAL = "ssn:reveal"
+    WORKFORCE_READ = "workforce:read"
+    WATCH_READ = "watch:read"
+    WATCH_EDIT = "watch:edit"
+    AUDIT_READ = "audit:read"
+    USERS_ADMIN = "users:admin"
+
+
+R = Role
+#: Permission -> the roles that hold it. Anything not here is denied.
+MATRIX: dict[Permission, frozenset[Role]] = {
+    Permission.STATUS: frozenset(Role),
+    Permission.ALERTS_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
+    Permission.ALERTS_DECIDE: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.FLAGS_READ: frozenset(
+        {R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
+    ),
+    Permission.FLAGS_RESOLVE: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.BILLING}),
+    Permission.SCREEN: frozenset({R.REGISTRAR, R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.PATIENTS_READ: frozenset(
+        {R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
+    ),
+    Permission.SSN_REVEAL: frozenset({R.PRIVACY_OFFICER}),
+    Permission.WORKFORCE_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
+    Permission.WATCH_READ: frozenset(
+        {R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
+    ),
+    Permission.WATCH_EDIT: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.AUDIT_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.AUDITOR}),
+    Permission.USERS_ADMIN: frozenset({R.ADMIN}),
+}
+
+
+def allowed(role: str, permission: Permission) -> bool:
+    """True when ``role`` holds ``permission``; unknown roles hold nothing."""
+    try:
+        return Role(role) in MATRIX.get(permission, frozenset())
+    except ValueError:
+        return False
