@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,27 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 PG_ADMIN = os.environ.get(
     "PHIWARDEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 )
+
+
+@contextlib.contextmanager
+def database_url(kind: str, root: Path) -> Iterator[str]:
+    """A store URL for a module-scoped fixture: a SQLite file in ``root``, or a new
+    PostgreSQL database dropped on exit."""
+    if kind == "sqlite":
+        yield f"sqlite:///{root / 'store.db'}"
+        return
+    name = f"phiwarden_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = dict(p.split("=", 1) for p in PG_ADMIN.split())
+    try:
+        yield (
+            f"postgresql+psycopg://{params.get('user', 'postgres')}@"
+            f"{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+        )
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""The web application: for now a status page over the stores and a health check.
+"""The web application: a status page, a health check, and the REST API under /api.
 
-The investigator's pages and the REST API plug in here (issue #6).
+The investigator's pages plug in here (issue #6).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from phiwarden import __version__
 from phiwarden.lake.reader import lake_stats
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
+from phiwarden.web.api import router as api_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -23,6 +24,8 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 def create_app(stores: Stores) -> FastAPI:
     """Build the ASGI app over open stores."""
     app = FastAPI(title="phiwarden", version=__version__)
+    app.state.stores = stores
+    app.include_router(api_router())
 
     def status() -> dict[str, Any]:
         with stores.engine.connect() as conn:

@@ -1,0 +1,19 @@
+"""The REST API (JSON, OpenAPI at /openapi.json): every route declares one permission."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from phiwarden.web.api import alerts, flags, people, status
+
+#: The API's routers; every route of each declares its permission (tests/test_api.py).
+ROUTERS: tuple[APIRouter, ...] = (status.router, alerts.router, flags.router, people.router)
+PREFIX = "/api"
+
+
+def router() -> APIRouter:
+    """All API routes under /api."""
+    api = APIRouter(prefix=PREFIX)
+    for sub in ROUTERS:
+        api.include_router(sub)
+    return api

@@ -1,0 +1,239 @@
+"""The REST API in-process (httpx through Starlette's TestClient): every route against
+every role, bearer tokens, the audit trail of reads and decisions, SSN masking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import database_url
+from phiwarden.config import load_settings
+from phiwarden.identity.run import link_patient_index
+from phiwarden.ingest.run import run_ingest
+from phiwarden.monitor import run_monitor
+from phiwarden.monitor import store as monitor_store
+from phiwarden.redflags.scan import run_scan
+from phiwarden.store.setup import Stores, initialise
+from phiwarden.store.web_tables import audit_log
+from phiwarden.web.app import create_app
+from phiwarden.web.audit import verify
+from phiwarden.web.roles import MATRIX, Permission, Role
+from phiwarden.web.users import add_user, issue_token, revoke_token
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, small_hospital: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, dict[str, str], Stores]]:
+    """The small hospital monitored, linked and scanned, a user and token per role;
+    shared by the module's tests (which only add decisions, resolutions and entries)."""
+    root = tmp_path_factory.mktemp(f"api-{request.param}")
+    with database_url(request.param, root) as url:
+        stores, _ = initialise(load_settings(root / "data", url))
+        run_ingest(
+            [small_hospital / "canonical"],
+            engine=stores.engine,
+            protector=stores.protector,
+            lake_dir=stores.settings.lake_dir,
+        )
+        run_monitor(stores)
+        link_patient_index(stores)
+        run_scan(stores)
+        tokens = {}
+        for role in Role:
+            add_user(stores.engine, f"u_{role.value}", role.value, PASSWORD)
+            tokens[role.value] = issue_token(stores.engine, f"u_{role.value}")[1]
+        try:
+            with TestClient(create_app(stores)) as client:
+                yield client, tokens, stores
+        finally:
+            stores.engine.dispose()
+
+
+def _h(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _ids(stores: Stores) -> dict[str, str]:
+    from phiwarden.store.redflag_tables import red_flags
+    from phiwarden.store.repositories import domain_table
+
+    with stores.engine.connect() as conn:
+        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        flag = conn.execute(select(red_flags.c.flag_id).limit(1)).scalar_one()
+        mrn = conn.execute(select(domain_table("patients").c.mrn).limit(1)).scalar_one()
+    return {"alert_id": alert["alert_id"], "user_id": alert["user_id"], "flag_id": flag, "mrn": mrn}
+
+
+_PHONES = iter(range(1000, 9999))
+
+
+def _calls(ids: dict[str, str]) -> list[tuple[str, str, Permission, dict[str, Any] | None]]:
+    """(method, url, permission, json body) for every API route."""
+    return [
+        ("GET", "/api/status", Permission.STATUS, None),
+        ("GET", "/api/alerts", Permission.ALERTS_READ, None),
+        ("GET", f"/api/alerts/{ids['alert_id']}", Permission.ALERTS_READ, None),
+        (
+            "POST",
+            f"/api/alerts/{ids['alert_id']}/decision",
+            Permission.ALERTS_DECIDE,
+            {"decision": "needs_investigation", "note": "checking"},
+        ),
+        ("GET", "/api/flags", Permission.FLAGS_READ, None),
+        ("GET", f"/api/flags/{ids['flag_id']}", Permission.FLAGS_READ, None),
+        (
+            "POST",
+            f"/api/flags/{ids['flag_id']}/resolve",
+            Permission.FLAGS_RESOLVE,
+            {"status": "resolved", "note": "verified by phone"},
+        ),
+        (
+            "POST",
+            "/api/screen",
+            Permission.SCREEN,
+            {"first_name": "Pat", "last_name": "Doe", "dob": "1980-01-02", "ssn": "078-05-1120"},
+        ),
+        ("GET", f"/api/patients/{ids['mrn']}", Permission.PATIENTS_READ, None),
+        (
+            "POST",
+            f"/api/patients/{ids['mrn']}/ssn",
+            Permission.SSN_REVEAL,
+            {"reason": "identity theft investigation RF-1"},
+        ),
+        (
+            "GET",
+            f"/api/workforce/{ids['user_id']}/accesses?since=2020-01-01&until=2030-01-01",
+            Permission.WORKFORCE_READ,
+            None,
+        ),
+        ("GET", "/api/watch", Permission.WATCH_READ, None),
+        (
+            "POST",
+            "/api/watch",
+            Permission.WATCH_EDIT,
+            {"kind": "phone", "value": f"(907) 555-{next(_PHONES):04d}", "reason": "test"},
+        ),
+        ("DELETE", "/api/watch/FW9999", Permission.WATCH_EDIT, None),
+    ]
+
+
+def test_every_api_route_declares_a_permission_and_is_covered(world: Any) -> None:
+    from phiwarden.web.api import PREFIX, ROUTERS
+
+    _client, _tokens, stores = world
+    declared = {}
+    for sub in ROUTERS:
+        for route in sub.routes:
+            assert isinstance(route, APIRoute)
+            perms = [getattr(d.call, "permission", None) for d in route.dependant.dependencies]
+            perms = [p for p in perms if p is not None]
+            assert len(perms) == 1, f"{route.path} declares no permission"
+            for method in route.methods:
+                declared[(method, PREFIX + route.path)] = perms[0]
+    calls = _calls(_ids(stores))
+    assert len({(m, u) for m, u, _p, _b in calls}) == len(declared), "a route is untested"
+    for method, url, permission, _body in calls:
+        path = url.split("?")[0]
+        match = [
+            p
+            for (m, template), p in declared.items()
+            if m == method
+            and len(template.split("/")) == len(path.split("/"))
+            and all(
+                a == b or a.startswith("{")
+                for a, b in zip(template.split("/"), path.split("/"), strict=True)
+            )
+        ]
+        assert match == [permission], (method, url)
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_role_against_every_route(world: Any, role: str) -> None:
+    client, tokens, stores = world
+    for method, url, permission, body in _calls(_ids(stores)):
+        got = client.request(method, url, headers=_h(tokens[role]), json=body)
+        if Role(role) in MATRIX[permission]:
+            assert got.status_code in (200, 201, 404), (role, method, url, got.text)
+        else:
+            assert got.status_code == 403, (role, method, url, got.status_code)
+
+
+def test_no_or_revoked_token_is_401(world: Any) -> None:
+    client, _tokens, stores = world
+    assert client.get("/api/alerts").status_code == 401
+    assert client.get("/api/alerts", headers=_h("pw_nonsense")).status_code == 401
+    token_id, token = issue_token(stores.engine, "u_investigator")
+    assert client.get("/api/alerts", headers=_h(token)).status_code == 200
+    revoke_token(stores.engine, token_id)
+    assert client.get("/api/alerts", headers=_h(token)).status_code == 401
+
+
+def test_reads_and_decisions_are_audited(world: Any) -> None:
+    client, tokens, stores = world
+    ids = _ids(stores)
+    assert (
+        client.get(f"/api/alerts/{ids['alert_id']}", headers=_h(tokens["investigator"])).status_code
+        == 200
+    )
+    decided = client.post(
+        f"/api/alerts/{ids['alert_id']}/decision",
+        headers=_h(tokens["investigator"]),
+        json={"decision": "violation", "note": "confirmed"},
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "violation"
+    with stores.engine.connect() as conn:
+        rows = conn.execute(select(audit_log).order_by(audit_log.c.seq)).mappings().all()
+    actions = [(r["actor"], r["action"], r["object_type"], r["object_id"]) for r in rows]
+    assert ("u_investigator", "read", "alert", ids["alert_id"]) in actions
+    assert ("u_investigator", "decide", "alert", ids["alert_id"]) in actions
+    assert all(r["source"] for r in rows)
+    assert verify(stores.engine).ok
+
+
+def test_patient_view_masks_the_ssn_and_reveal_is_logged(world: Any) -> None:
+    client, tokens, stores = world
+    mrn = _ids(stores)["mrn"]
+    view = client.get(f"/api/patients/{mrn}", headers=_h(tokens["registrar"])).json()
+    assert view["ssn"].startswith("***-**-") or view["ssn"] == ""
+    assert "ssn_encrypted" not in view and "ssn_hash" not in view
+    short = client.post(
+        f"/api/patients/{mrn}/ssn", headers=_h(tokens["privacy_officer"]), json={"reason": "why"}
+    )
+    assert short.status_code == 422
+    shown = client.post(
+        f"/api/patients/{mrn}/ssn",
+        headers=_h(tokens["privacy_officer"]),
+        json={"reason": "identity theft investigation RF-7"},
+    )
+    assert shown.status_code == 200
+    with stores.engine.connect() as conn:
+        last = (
+            conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1))
+            .mappings()
+            .one()
+        )
+    assert last["action"] == "reveal_ssn" and last["detail"]["reason"].startswith("identity theft")
+    assert shown.json()["ssn"] not in str(last["detail"])
+
+
+def test_screen_endpoint_answers_with_flags(world: Any) -> None:
+    client, tokens, _stores = world
+    answer = client.post(
+        "/api/screen",
+        headers=_h(tokens["registrar"]),
+        json={"first_name": "Pat", "last_name": "Doe", "dob": "1980-01-02", "ssn": "078-05-1120"},
+    ).json()
+    assert answer["decision"] == "stop" and "FTC-10" in {f["code"] for f in answer["flags"]}
+    bad = client.post("/api/screen", headers=_h(tokens["registrar"]), json={"dob": "1990-02-30"})
+    assert bad.status_code == 422
