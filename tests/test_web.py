@@ -1,34 +1,212 @@
-"""The web app in-process (Starlette's httpx-based TestClient): health check and status page."""
+"""The investigator's pages in-process (httpx through Starlette's TestClient): sign-in,
+sessions, CSRF, rate limiting, page permissions, and the audit trail of page reads."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from conftest import database_url
+from phiwarden.config import load_settings
+from phiwarden.identity.run import link_patient_index
 from phiwarden.ingest.run import run_ingest
-from phiwarden.store.setup import Stores
+from phiwarden.monitor import run_monitor
+from phiwarden.monitor import store as monitor_store
+from phiwarden.redflags.scan import run_scan
+from phiwarden.store.redflag_tables import red_flags
+from phiwarden.store.setup import Stores, initialise
+from phiwarden.store.web_tables import audit_log
 from phiwarden.web.app import create_app
+from phiwarden.web.audit import verify
+from phiwarden.web.roles import Role
+from phiwarden.web.users import add_user
+
+PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def client(stores: Stores, tmp_path: Path) -> TestClient:
-    folder = tmp_path / "c"
-    folder.mkdir()
-    (folder / "facilities.csv").write_text("facility_id,name,city,state\nF1,General,St. Louis,MO\n")
-    run_ingest(
-        [folder],
-        engine=stores.engine,
-        protector=stores.protector,
-        lake_dir=stores.settings.lake_dir,
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def site(
+    request: pytest.FixtureRequest, small_hospital: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stores]:
+    root = tmp_path_factory.mktemp(f"web-{request.param}")
+    with database_url(request.param, root) as url:
+        stores, _ = initialise(load_settings(root / "data", url))
+        run_ingest(
+            [small_hospital / "canonical"],
+            engine=stores.engine,
+            protector=stores.protector,
+            lake_dir=stores.settings.lake_dir,
+        )
+        run_monitor(stores)
+        link_patient_index(stores)
+        run_scan(stores)
+        for role in Role:
+            add_user(stores.engine, f"u_{role.value}", role.value, PASSWORD)
+        try:
+            yield stores
+        finally:
+            stores.engine.dispose()
+
+
+def signed_in(stores: Stores, role: str) -> TestClient:
+    client = TestClient(create_app(stores), base_url="http://127.0.0.1")
+    form = client.get("/signin")
+    pre = re.search(r'name="pre" value="([^"]+)"', form.text)
+    assert pre is not None
+    done = client.post(
+        "/signin",
+        data={"name": f"u_{role}", "password": PASSWORD, "pre": pre.group(1)},
+        follow_redirects=False,
     )
-    return TestClient(create_app(stores))
+    assert done.status_code == 303 and done.headers["location"] == "/", done.headers
+    return client
 
 
-def test_health_and_status_page(client: TestClient) -> None:
-    health = client.get("/health")
-    assert health.status_code == 200 and health.json()["status"] == "ok"
-    page = client.get("/")
-    assert page.status_code == 200
-    assert "facilities" in page.text and "access events" in page.text
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_health_is_public_and_pages_need_sign_in(site: Stores) -> None:
+    client = TestClient(create_app(site))
+    assert client.get("/health").json()["status"] == "ok"
+    for path in ("/", "/alerts", "/flags"):
+        got = client.get(path, follow_redirects=False)
+        assert got.status_code == 303 and got.headers["location"] == "/signin"
+    cookie = client.get("/signin").headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_wrong_password_and_a_forged_form_are_refused(site: Stores) -> None:
+    client = TestClient(create_app(site))
+    form = client.get("/signin")
+    pre = csrf_pre = re.search(r'name="pre" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    bad = client.post(
+        "/signin",
+        data={"name": "u_auditor", "password": "nope", "pre": pre},
+        follow_redirects=False,
+    )
+    assert bad.headers["location"].startswith("/signin?error=wrong")
+    other = TestClient(create_app(site))  # no pre cookie: a cross-site post
+    forged = other.post(
+        "/signin",
+        data={"name": "u_auditor", "password": PASSWORD, "pre": csrf_pre},
+        follow_redirects=False,
+    )
+    assert "expired" in forged.headers["location"]
+
+
+def test_sign_in_is_rate_limited(site: Stores) -> None:
+    from phiwarden.web.views import pages
+
+    pages._LIMITER._seen.clear()
+    client = TestClient(create_app(site))
+    answers = []
+    for _ in range(12):
+        pre = re.search(r'name="pre" value="([^"]+)"', client.get("/signin").text).group(1)  # type: ignore[union-attr]
+        answers.append(
+            client.post(
+                "/signin",
+                data={"name": "nobody", "password": "x", "pre": pre},
+                follow_redirects=False,
+            ).headers["location"]
+        )
+    assert any("Too+many" in a for a in answers[10:])
+    pages._LIMITER._seen.clear()
+
+
+def test_dashboard_queue_alert_and_decision(site: Stores) -> None:
+    client = signed_in(site, "investigator")
+    home = client.get("/")
+    assert (
+        home.status_code == 200
+        and "Top alert reasons" in home.text
+        and "/static/plotly.min.js" in home.text
+    )
+    assert client.get("/static/plotly.min.js").status_code == 200
+    queue = client.get("/alerts")
+    assert queue.status_code == 200
+    alert_id = re.search(r'href="/alerts/(A[0-9a-f]+)"', queue.text).group(1)  # type: ignore[union-attr]
+    page = client.get(f"/alerts/{alert_id}")
+    assert (
+        page.status_code == 200 and 'id="timeline"' in page.text and "Record decision" in page.text
+    )
+    forged = client.post(f"/alerts/{alert_id}/decide", data={"decision": "violation", "csrf": "x"})
+    assert forged.status_code == 403
+    done = client.post(
+        f"/alerts/{alert_id}/decide",
+        data={"decision": "violation", "note": "confirmed", "csrf": csrf_of(page.text)},
+    )
+    assert done.status_code == 200 and ">violation<" in done.text
+    with site.engine.connect() as conn:
+        rows = conn.execute(select(audit_log)).mappings().all()
+        assert monitor_store.get_alert(conn, alert_id)["status"] == "violation"  # type: ignore[index]
+    seen = {(r["actor"], r["action"], r["object_id"]) for r in rows}
+    assert ("u_investigator", "read", alert_id) in seen and (
+        "u_investigator",
+        "decide",
+        alert_id,
+    ) in seen
+    assert verify(site.engine).ok
+
+
+def test_flag_patient_and_workforce_pages(site: Stores) -> None:
+    client = signed_in(site, "privacy_officer")
+    with site.engine.connect() as conn:
+        flag = (
+            conn.execute(select(red_flags).where(red_flags.c.mrn.is_not(None)).limit(1))
+            .mappings()
+            .one()
+        )
+        alert = monitor_store.list_alerts(conn, limit=1)[0]
+    page = client.get(f"/flags/{flag['flag_id']}")
+    assert page.status_code == 200 and "Prescribed action" in page.text
+    patient = client.get(f"/patients/{flag['mrn']}")
+    assert patient.status_code == 200 and "***-**-" in patient.text
+    people = client.get(f"/workforce/{alert['user_id']}")
+    assert people.status_code == 200 and "Patients opened" in people.text
+    resolved = client.post(
+        f"/flags/{flag['flag_id']}/resolve",
+        data={"status": "resolved", "note": "verified", "csrf": csrf_of(page.text)},
+    )
+    assert resolved.status_code == 200 and "Resolution:" in resolved.text
+
+
+@pytest.mark.parametrize(
+    "role,path,allowed",
+    [
+        ("registrar", "/alerts", False),
+        ("billing", "/alerts", False),
+        ("auditor", "/alerts", True),
+        ("registrar", "/flags", True),
+        ("admin", "/flags", True),
+    ],
+)
+def test_page_permissions(site: Stores, role: str, path: str, allowed: bool) -> None:
+    client = signed_in(site, role)
+    got = client.get(path)
+    assert (got.status_code == 200) == allowed and (got.status_code == 403) != allowed
+
+
+def test_api_with_a_session_needs_the_csrf_header(site: Stores) -> None:
+    client = signed_in(site, "privacy_officer")
+    body: dict[str, Any] = {"kind": "phone", "value": "(907) 555-7788", "reason": "test"}
+    assert client.post("/api/watch", json=body).status_code == 403
+    token = csrf_of(client.get("/").text)
+    assert client.post("/api/watch", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+
+
+def test_sign_out_ends_the_session(site: Stores) -> None:
+    client = signed_in(site, "auditor")
+    home = client.get("/")
+    client.post("/signout", data={"csrf": csrf_of(home.text)})
+    assert client.get("/", follow_redirects=False).status_code == 303

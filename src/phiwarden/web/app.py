@@ -1,53 +1,80 @@
-"""The web application: a status page, a health check, and the REST API under /api.
+"""The web application: the investigator's pages, the REST API under /api, a health check.
 
-The investigator's pages plug in here (issue #6).
+A middleware resolves the session cookie to a user before any route runs; the API also
+accepts bearer tokens. Errors never echo request data: a 500 says only that something
+failed and where to look (the server log, which holds no PHI).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from phiwarden import __version__
-from phiwarden.lake.reader import lake_stats
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
 from phiwarden.web.api import router as api_router
+from phiwarden.web.sessions import COOKIE, session_user
+from phiwarden.web.views.pages import SignInRequired
+from phiwarden.web.views.pages import router as pages_router
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+log = logging.getLogger("phiwarden.web")
 
 
 def create_app(stores: Stores) -> FastAPI:
     """Build the ASGI app over open stores."""
-    app = FastAPI(title="phiwarden", version=__version__)
+    app = FastAPI(
+        title="phiwarden",
+        version=__version__,
+        description="Access monitoring, identity-theft red flags and casework. "
+        "Authenticate with a bearer token from 'phiwarden users token NAME'.",
+    )
     app.state.stores = stores
-    app.include_router(api_router())
 
-    def status() -> dict[str, Any]:
-        with stores.engine.connect() as conn:
-            counts = repo.table_counts(conn)
-            quarantined = repo.count_quarantine(conn)
-        return {
-            "records": counts,
-            "quarantined": quarantined,
-            "lake": lake_stats(stores.settings.lake_dir),
-        }
+    @app.middleware("http")
+    async def session(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.user = None
+        request.state.csrf = ""
+        sid = request.cookies.get(COOKIE)
+        if sid:
+            found = session_user(stores.engine, sid)
+            if found is not None:
+                request.state.user, request.state.csrf = found
+        if (
+            request.state.user is not None
+            and request.url.path.startswith("/api")
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            token = request.headers.get("x-csrf-token", "")
+            if token != request.state.csrf:
+                return JSONResponse({"detail": "send the page's CSRF token in X-CSRF-Token"}, 403)
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
-    @app.get("/health")
+    @app.exception_handler(SignInRequired)
+    async def to_signin(_request: Request, _exc: SignInRequired) -> Response:
+        return RedirectResponse("/signin", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def no_details(request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse({"detail": "internal error: see the server log"}, 500)
+
+    @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
         """Liveness: the process answers and reaches its database."""
         repo.ping(stores.engine)
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        """Status page: what the stores hold (aggregate counts only, no PHI)."""
-        return TEMPLATES.TemplateResponse(
-            request, "home.html", {"status": status(), "version": __version__}
-        )
-
+    app.include_router(api_router())
+    app.include_router(pages_router)
     return app

@@ -1,0 +1,376 @@
+"""The investigator's pages. Each page declares a permission like the API routes do;
+reads of alerts, flags, patients and workforce histories go to the audit trail."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select, update
+
+from phiwarden import __version__
+from phiwarden.monitor import store as monitor_store
+from phiwarden.redflags.catalogue import BY_CODE
+from phiwarden.store.redflag_tables import red_flags
+from phiwarden.web.api.deps import Caller, record, stores_of
+from phiwarden.web.roles import Permission, allowed
+from phiwarden.web.sessions import COOKIE, RateLimiter, create_session, end_session
+from phiwarden.web.users import AuthError, authenticate
+from phiwarden.web.views import data
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+PRE_COOKIE = "pw_pre"
+router = APIRouter(include_in_schema=False)
+_LIMITER = RateLimiter()
+
+
+class SignInRequired(Exception):
+    """Raised by a page dependency when no session is present."""
+
+
+def page(permission: Permission) -> Any:
+    """A page dependency: a signed-in user holding ``permission``."""
+
+    def check(request: Request) -> Caller:
+        user = getattr(request.state, "user", None)
+        if user is None:
+            raise SignInRequired()
+        if not allowed(user.role, permission):
+            raise HTTPException(403, f"the role {user.role} may not {permission.value}")
+        source = request.client.host if request.client else "unknown"
+        return Caller(user.name, user.role, source)
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    user = getattr(request.state, "user", None)
+    return TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": getattr(request.state, "csrf", ""),
+            "version": __version__,
+            **context,
+        },
+    )
+
+
+def _check_csrf(request: Request, token: str) -> None:
+    if not token or not secrets.compare_digest(token, getattr(request.state, "csrf", "")):
+        raise HTTPException(403, "the form is stale: reload the page and try again")
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js() -> FileResponse:
+    """Plotly's JavaScript, served from the installed plotly package."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return FileResponse(
+        path,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/signin")
+def signin_form(request: Request, error: str = "") -> HTMLResponse:
+    """The sign-in form, with a one-time token against cross-site form posts."""
+    pre = secrets.token_urlsafe(24)
+    response = _render(request, "signin.html", pre=pre, error=error)
+    response.set_cookie(
+        PRE_COOKIE, pre, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+    return response
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    name: str = Form(...),
+    password: str = Form(...),
+    pre: str = Form(...),
+) -> Response:
+    """Check the password (rate limited per address), start a session, go to the dashboard."""
+    source = request.client.host if request.client else "unknown"
+    cookie = request.cookies.get(PRE_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, pre):
+        return RedirectResponse("/signin?error=The+form+expired%3A+try+again", status_code=303)
+    if not _LIMITER.allow(source):
+        return RedirectResponse("/signin?error=Too+many+attempts%3A+wait+a+minute", status_code=303)
+    stores = stores_of(request)
+    try:
+        user = authenticate(stores.engine, name, password)
+    except AuthError as exc:
+        return RedirectResponse(f"/signin?error={str(exc).replace(' ', '+')}", status_code=303)
+    session_id, _csrf = create_session(stores.engine, user)
+    record(stores, Caller(user.name, user.role, source), "signin", "session", None)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=8 * 3600,
+    )
+    response.delete_cookie(PRE_COOKIE)
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf: str = Form(...)) -> Response:
+    """End the session."""
+    _check_csrf(request, csrf)
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        end_session(stores_of(request).engine, session_id)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, caller: Caller = page(Permission.STATUS)) -> HTMLResponse:
+    """Alerts and flags over time, queues by status, top reasons."""
+    stores = stores_of(request)
+    return _render(
+        request,
+        "dashboard.html",
+        d=data.dashboard(stores),
+        charts=json.dumps(_dashboard_charts(data.dashboard(stores))),
+    )
+
+
+def _dashboard_charts(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "alerts": {"x": [x for x, _ in d["alert_days"]], "y": [y for _, y in d["alert_days"]]},
+        "flags": {"x": [x for x, _ in d["flag_days"]], "y": [y for _, y in d["flag_days"]]},
+        "reasons": {
+            "y": [x for x, _ in d["top_reasons"]][::-1],
+            "x": [y for _, y in d["top_reasons"]][::-1],
+        },
+    }
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alert_queue(
+    request: Request,
+    status: str = "",
+    user_id: str = "",
+    page_no: int = Query(1, ge=1, alias="page"),
+    per_page: int = Query(50, ge=10, le=200),
+    caller: Caller = page(Permission.ALERTS_READ),
+) -> HTMLResponse:
+    """The alert queue: filter by status or user, highest score first, paged."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        rows = monitor_store.list_alerts(
+            conn,
+            status=status or None,
+            user_id=user_id or None,
+            limit=per_page,
+            offset=(page_no - 1) * per_page,
+        )
+        total = monitor_store.count_alerts(conn, status or None)
+    return _render(
+        request,
+        "alerts.html",
+        alerts=rows,
+        total=total,
+        page=page_no,
+        per_page=per_page,
+        status=status,
+        user_id=user_id,
+    )
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(
+    alert_id: str, request: Request, caller: Caller = page(Permission.ALERTS_READ)
+) -> HTMLResponse:
+    """One alert: the user's access timeline, each reason with evidence, the decision form."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        alert = monitor_store.get_alert(conn, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    record(stores, caller, "read", "alert", alert_id)
+    hours = data.timeline(stores, alert["user_id"], alert["window_start"], alert["window_end"])
+    chart = {
+        "x": [h for h, _, _ in hours],
+        "accesses": [a for _, a, _ in hours],
+        "patients": [p for _, _, p in hours],
+    }
+    return _render(
+        request,
+        "alert.html",
+        alert=alert,
+        chart=json.dumps(chart),
+        can_decide=allowed(caller.role, Permission.ALERTS_DECIDE),
+    )
+
+
+@router.post("/alerts/{alert_id}/decide")
+def alert_decide(
+    alert_id: str,
+    request: Request,
+    decision: str = Form(...),
+    note: str = Form(""),
+    csrf: str = Form(...),
+    caller: Caller = page(Permission.ALERTS_DECIDE),
+) -> Response:
+    """Record the decision from the alert page."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    try:
+        with stores.engine.begin() as conn:
+            monitor_store.decide(conn, alert_id, decision, note=note, decided_by=caller.name)
+    except LookupError as exc:
+        raise HTTPException(404, f"no alert {alert_id}") from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    record(stores, caller, "decide", "alert", alert_id, {"decision": decision})
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def flag_queue(
+    request: Request,
+    code: str = "",
+    status: str = "open",
+    page_no: int = Query(1, ge=1, alias="page"),
+    caller: Caller = page(Permission.FLAGS_READ),
+) -> HTMLResponse:
+    """The red-flag queue, most severe first."""
+    stores = stores_of(request)
+    stmt = select(red_flags)
+    count = select(func.count()).select_from(red_flags)
+    if code:
+        stmt, count = stmt.where(red_flags.c.code == code), count.where(red_flags.c.code == code)
+    if status:
+        stmt = stmt.where(red_flags.c.status == status)
+        count = count.where(red_flags.c.status == status)
+    with stores.engine.connect() as conn:
+        rows = (
+            conn.execute(
+                stmt.order_by(red_flags.c.severity, red_flags.c.detected_at.desc())
+                .limit(50)
+                .offset((page_no - 1) * 50)
+            )
+            .mappings()
+            .all()
+        )
+        total = int(conn.execute(count).scalar_one())
+    return _render(
+        request,
+        "flags.html",
+        flags=rows,
+        total=total,
+        page=page_no,
+        code=code,
+        status=status,
+        catalogue=BY_CODE,
+    )
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def flag_page(
+    flag_id: str, request: Request, caller: Caller = page(Permission.FLAGS_READ)
+) -> HTMLResponse:
+    """One red flag with its evidence, the prescribed action and resolution steps."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        row = (
+            conn.execute(select(red_flags).where(red_flags.c.flag_id == flag_id)).mappings().first()
+        )
+    if row is None:
+        raise HTTPException(404, f"no red flag {flag_id}")
+    record(stores, caller, "read", "flag", flag_id)
+    return _render(
+        request,
+        "flag.html",
+        flag=row,
+        entry=BY_CODE[row["code"]],
+        can_resolve=allowed(caller.role, Permission.FLAGS_RESOLVE),
+    )
+
+
+@router.post("/flags/{flag_id}/resolve")
+def flag_resolve(
+    flag_id: str,
+    request: Request,
+    status: str = Form(...),
+    note: str = Form(""),
+    csrf: str = Form(...),
+    caller: Caller = page(Permission.FLAGS_RESOLVE),
+) -> Response:
+    """Resolve or dismiss a flag from its page."""
+    from datetime import datetime
+
+    _check_csrf(request, csrf)
+    if status not in ("resolved", "dismissed"):
+        raise HTTPException(422, "status is resolved or dismissed")
+    stores = stores_of(request)
+    with stores.engine.begin() as conn:
+        conn.execute(
+            update(red_flags)
+            .where(red_flags.c.flag_id == flag_id)
+            .values(
+                status=status,
+                resolved_at=datetime.now().replace(microsecond=0),
+                resolution=f"{caller.name}: {note}",
+            )
+        )
+    record(stores, caller, "resolve", "flag", flag_id, {"status": status})
+    return RedirectResponse(f"/flags/{flag_id}", status_code=303)
+
+
+@router.get("/patients/{mrn}", response_class=HTMLResponse)
+def patient_page(
+    mrn: str, request: Request, caller: Caller = page(Permission.PATIENTS_READ)
+) -> HTMLResponse:
+    """A patient's identity view: demographics (SSN masked), linked records, red flags."""
+    from phiwarden.web.api.people import patient_identity
+
+    view = patient_identity(mrn, request, caller)  # audited there
+    return _render(request, "patient.html", p=view)
+
+
+@router.get("/workforce/{user_id}", response_class=HTMLResponse)
+def workforce_page(
+    user_id: str,
+    request: Request,
+    since: str = "",
+    until: str = "",
+    caller: Caller = page(Permission.WORKFORCE_READ),
+) -> HTMLResponse:
+    """A workforce member's alerts and the patients they opened in a window."""
+    from datetime import date
+
+    from phiwarden.monitor.population import population
+
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        their = monitor_store.list_alerts(conn, user_id=user_id, limit=100)
+    first = date.fromisoformat(since) if since else (their[0]["window_start"] if their else None)
+    last = date.fromisoformat(until) if until else (their[0]["window_end"] if their else None)
+    patients = population(stores, user_id, first, last) if first and last else []
+    record(stores, caller, "read", "workforce", user_id)
+    return _render(
+        request,
+        "workforce.html",
+        user_id=user_id,
+        alerts=their,
+        patients=patients,
+        since=first,
+        until=last,
+    )
