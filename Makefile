@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast bench lint fmt clean venv venv-all
+.PHONY: demo test test-fast bench lint fmt clean venv venv-all chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ venv-all: $(VENV)/.installed-all
 demo: venv
 	$(BIN)/phiwarden demo $(ARGS)
 
-## test: the whole suite on SQLite and PostgreSQL, DuckDB and Spark
-test: venv-all
+# Debian's chromium for the browser tests (Playwright cannot download a browser here).
+chromium:
+	@test -x /usr/bin/chromium || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)) \
+	  || echo "warning: could not install chromium; the browser tests will be skipped"
+
+## test: the whole suite on SQLite and PostgreSQL, DuckDB and Spark, and in chromium
+test: venv-all chromium
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest $(ARGS)
 
 ## test-fast: everything but Spark and PostgreSQL

@@ -230,6 +230,14 @@ def demo(
     except USER_ERRORS as exc:
         fail(_one_line(exc))
     if not no_serve:
+        from phiwarden.demo import demo_sign_in
+
+        name, password = demo_sign_in(stores)
+        out.print(
+            f"serving the pages on http://{host}:{port}/ — sign in as [bold]{name}[/] with "
+            f"password [bold]{password}[/] (privacy officer; synthetic data only). Ctrl-C stops.",
+            highlight=False,
+        )
         _serve(stores, host, port)
 
 

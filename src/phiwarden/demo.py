@@ -141,6 +141,24 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
     return stores
 
 
+DEMO_USER = "demo"
+
+
+def demo_sign_in(stores: Stores) -> tuple[str, str]:
+    """A privacy-officer account for the demo with a fresh random password (synthetic data
+    only): created on the first demo, its password replaced on later ones."""
+    import secrets
+
+    from phiwarden.web.users import add_user, list_users, set_password
+
+    password = secrets.token_urlsafe(12)
+    if any(u["name"] == DEMO_USER for u in list_users(stores.engine)):
+        set_password(stores.engine, DEMO_USER, password)
+    else:
+        add_user(stores.engine, DEMO_USER, "privacy_officer", password)
+    return DEMO_USER, password
+
+
 def _print_ground_truth(console: Console, truth: dict[str, Any]) -> None:
     snooping = truth.get("snooping", [])
     theft = truth.get("identity_theft", [])

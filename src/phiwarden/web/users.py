@@ -115,6 +115,20 @@ def authenticate(engine: Engine, name: str, password: str) -> User:
     return User(int(row["user_id"]), row["name"], row["role"])
 
 
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Replace a user's password and clear any lock-out."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(users)
+            .where(users.c.name == name)
+            .values(password_hash=_HASHER.hash(password), failed_logins=0, locked_until=None)
+        ).rowcount
+    if not done:
+        raise ValueError(f"no user named {name!r}")
+
+
 def issue_token(engine: Engine, name: str) -> tuple[str, str]:
     """A new bearer token for a user: (token id, the token itself, shown only now)."""
     token = "pw_" + secrets.token_urlsafe(32)

@@ -1,0 +1,97 @@
+"""The pages in headless Debian chromium through Playwright: sign in, open the queue,
+open an alert, see its chart, record a decision, and find the read in the audit trail."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from phiwarden.identity.run import link_patient_index
+from phiwarden.ingest.run import run_ingest
+from phiwarden.monitor import run_monitor
+from phiwarden.redflags.scan import run_scan
+from phiwarden.store.setup import Stores
+from phiwarden.store.web_tables import audit_log
+from phiwarden.web.app import create_app
+from phiwarden.web.users import add_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery"
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(stores: Stores, small_hospital: Path) -> Iterator[str]:
+    import uvicorn
+
+    run_ingest(
+        [small_hospital / "canonical"],
+        engine=stores.engine,
+        protector=stores.protector,
+        lake_dir=stores.settings.lake_dir,
+    )
+    run_monitor(stores)
+    link_patient_index(stores)
+    run_scan(stores)
+    add_user(stores.engine, "ivy", "investigator", PASSWORD)
+    port = _free_port()
+    config = uvicorn.Config(create_app(stores), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_investigator_decides_an_alert_in_the_browser(server: str, stores: Stores) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{server}/alerts")
+        expect(page).to_have_url(f"{server}/signin")
+        page.fill("input[name=name]", "ivy")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        expect(page.locator("h1")).to_have_text("Dashboard")
+        page.click("header >> text=Alerts")
+        first = page.locator("#queue a[href^='/alerts/']").first
+        alert_id = first.inner_text()
+        first.click()
+        expect(page.locator("h1")).to_contain_text(alert_id)
+        expect(page.locator("#timeline .main-svg").first).to_be_visible()
+        page.select_option("select[name=decision]", "violation")
+        page.fill("input[name=note]", "confirmed in the browser")
+        page.click("button:has-text('Record decision')")
+        expect(page.locator("#status")).to_have_text("violation")
+        browser.close()
+    with stores.engine.connect() as conn:
+        rows = conn.execute(select(audit_log)).mappings().all()
+    seen = {(r["actor"], r["action"], r["object_type"], r["object_id"]) for r in rows}
+    assert ("ivy", "read", "alert", alert_id) in seen
+    assert ("ivy", "decide", "alert", alert_id) in seen
