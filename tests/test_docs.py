@@ -19,3 +19,12 @@ def test_inputs_doc_is_rendered_from_the_canonical_layout() -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     head = (ROOT / "README.md").read_text()[:3000]
     assert "make demo" in head and "make test" in head
+
+
+def test_permissions_doc_is_current() -> None:
+    from phiwarden.web.permissions_doc import render as render_permissions
+
+    committed = (ROOT / "docs" / "permissions.md").read_text()
+    assert committed == render_permissions(), (
+        "docs/permissions.md is stale: run python -m phiwarden.web.permissions_doc > docs/permissions.md"
+    )
