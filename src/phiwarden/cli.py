@@ -671,7 +671,8 @@ def _serve(stores: Stores, host: str, port: int) -> None:
     from phiwarden.web.app import create_app
 
     out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(stores), host=host, port=port, log_level="warning")
+    # No access log: request paths carry MRNs, and PHI stays out of logs.
+    uvicorn.run(create_app(stores), host=host, port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
