@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select
 from phiwarden.monitor import store as ms
 from phiwarden.store.migrate import alembic_config, upgrade
 from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
-from phiwarden.store.schema import metadata
+from phiwarden.store.schema import include_object, metadata
 from phiwarden.store.setup import Stores
 
 MONITOR_TABLES = {
@@ -90,7 +90,8 @@ def test_migration_creates_the_monitoring_tables(stores: Stores) -> None:
 
 def test_autogenerate_finds_no_difference_at_head(stores: Stores) -> None:
     with stores.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from phiwarden.store.schema import metadata
@@ -86,6 +87,8 @@ alerts = Table(
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "window_start", "window_end"),
     Index("ix_alerts_status_score", "status", "score"),
+    # The queue's order (score high to low, then id): pages come off the index.
+    Index("ix_alerts_queue", text("score DESC"), "alert_id"),
     comment="One user's findings for one window (status new | appropriate | "
     "needs_investigation | violation); reasons and patient_ids are JSON lists.",
 )

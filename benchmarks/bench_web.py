@@ -1,0 +1,197 @@
+"""The web surfaces under load: the alert queue with 100k alerts, and the screening
+endpoint at a steady 100 requests per second (figures printed, never asserted).
+
+- Queue: 100,000 alerts in a SQLite store; random pages of ``GET /api/alerts`` (bearer
+  token) and of the ``/alerts`` page (signed-in session), in-process through httpx.
+- Screening: ``POST /api/screen`` against an index of N persons (default 100k) served by
+  uvicorn on loopback, requests sent at 100/s for 20 s from a thread pool.
+
+    .venv/bin/python benchmarks/bench_web.py [--alerts 100000] [--persons 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+from phiwarden.config import load_settings
+from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
+from phiwarden.store.setup import initialise
+from phiwarden.web.app import create_app
+from phiwarden.web.users import add_user, issue_token
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_screen import build, registration
+
+PASSWORD = "correct horse battery"
+
+
+def _pct(values: list[float]) -> str:
+    q = statistics.quantiles(values, n=100)
+    return f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms"
+
+
+def queue(folder: Path, n: int) -> None:
+    """Fill the store with ``n`` alerts and time random pages of the queue."""
+    from fastapi.testclient import TestClient
+
+    settings = load_settings(folder / "q", f"sqlite:///{folder / 'q.db'}")
+    stores, _ = initialise(settings)
+    rng = random.Random(4)
+    users = [f"U{i:05d}" for i in range(max(1, n // 20))]
+    now = datetime(2026, 1, 1)
+    with stores.engine.begin() as conn:
+        run = conn.execute(
+            insert(monitor_runs).values(
+                window_start=date(2025, 1, 1),
+                window_end=date(2025, 12, 31),
+                engine="duckdb",
+                started_at=now,
+                finished_at=now,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(cases),
+            [
+                {
+                    "case_id": f"C{u}",
+                    "user_id": u,
+                    "kind": "access",
+                    "status": "open",
+                    "opened_at": now,
+                }
+                for u in users
+            ],
+        )
+        rows = []
+        for i in range(n):
+            u = users[i % len(users)]
+            start = date(2025, 1, 1) + timedelta(days=i // len(users))
+            rows.append(
+                {
+                    "alert_id": f"A{i:08d}",
+                    "run_id": run,
+                    "case_id": f"C{u}",
+                    "user_id": u,
+                    "window_start": start,
+                    "window_end": start,
+                    "score": rng.uniform(1, 60),
+                    "status": rng.choice(["open", "open", "needs_investigation", "appropriate"]),
+                    "reasons": [{"code": "volume", "title": "Unusual volume", "evidence": ["x"]}],
+                    "patient_ids": ["P1"],
+                    "accesses": rng.randint(1, 500),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            if len(rows) == 10_000:
+                conn.execute(insert(alerts), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(alerts), rows)
+    add_user(stores.engine, "ivy", "investigator", PASSWORD)
+    token = issue_token(stores.engine, "ivy")[1]
+    client = TestClient(create_app(stores))
+    api: list[float] = []
+    for _ in range(200):
+        offset = rng.randrange(0, n - 50)
+        t = time.perf_counter()
+        got = client.get(
+            f"/api/alerts?limit=50&offset={offset}", headers={"Authorization": f"Bearer {token}"}
+        )
+        api.append((time.perf_counter() - t) * 1000)
+        assert got.status_code == 200
+    import re
+
+    form = client.get("/signin").text
+    pre = re.search(r'name="pre" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    client.post("/signin", data={"name": "ivy", "password": PASSWORD, "pre": pre})
+    pages: list[float] = []
+    for _ in range(200):
+        page = rng.randrange(1, n // 50)
+        status = rng.choice(["", "open"])
+        t = time.perf_counter()
+        got = client.get(f"/alerts?page={page}&status={status}")
+        pages.append((time.perf_counter() - t) * 1000)
+        assert got.status_code == 200
+    print(f"alert queue with {n:,} alerts: GET /api/alerts {_pct(api)}; /alerts page {_pct(pages)}")
+
+
+def screening(folder: Path, persons: int, rate: float = 100.0, seconds: float = 20.0) -> None:
+    """Serve the app with uvicorn and screen registrations at a steady ``rate`` per second."""
+    import uvicorn
+
+    stores, rows = build(folder / "s", persons)
+    add_user(stores.engine, "desk", "registrar", PASSWORD)  # type: ignore[attr-defined]
+    token = issue_token(stores.engine, "desk")[1]  # type: ignore[attr-defined]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(stores),
+            host="127.0.0.1",
+            port=8799,  # type: ignore[arg-type]
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    rng = random.Random(5)
+    bodies = [
+        registration(rows[rng.randrange(len(rows))]).model_dump(mode="json")
+        for _ in range(int(rate * seconds))
+    ]
+    latencies: list[float] = []
+    errors = 0
+    client = httpx.Client(
+        base_url="http://127.0.0.1:8799",
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=32),
+    )
+
+    def send(body: dict[str, object]) -> None:
+        nonlocal errors
+        t = time.perf_counter()
+        got = client.post("/api/screen", json=body)
+        latencies.append((time.perf_counter() - t) * 1000)
+        errors += got.status_code != 200
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        for i, body in enumerate(bodies):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(send, body)
+    elapsed = time.perf_counter() - start
+    server.should_exit = True
+    print(
+        f"screening endpoint against {persons:,} persons: {len(latencies)} requests in "
+        f"{elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s), {errors} errors; {_pct(latencies)}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--alerts", type=int, default=100_000)
+    ap.add_argument("--persons", type=int, default=100_000)
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    queue(folder, args.alerts)
+    screening(folder, args.persons)
+
+
+if __name__ == "__main__":
+    main()
