@@ -315,3 +315,10 @@ def test_random_files_only_quarantine(stores: Stores, tmp_path: Path, data: byte
     loader = Loader(stores.engine, stores.protector, stores.settings.lake_dir)
     formats.module("atna").load(loader, path, None)
     assert loader.report.loaded["access_events"] == 0
+
+
+def test_an_unknown_declared_encoding_is_a_clean_reason() -> None:
+    """Found by the fuzzer: encoding="TF-8" raised LookupError instead of AtnaError."""
+    frame = b'<?xml version="1.0" encoding="TF-8"?><AuditMessage></AuditMessage>'
+    with pytest.raises(AtnaError, match="encoding"):
+        parse_frame(frame)

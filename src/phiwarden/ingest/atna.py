@@ -206,6 +206,8 @@ def parse_audit_message(xml: bytes, *, event_id: str, zone: tzinfo | None = None
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise AtnaError(f"the payload is not well-formed XML: {exc}") from exc
+    except (LookupError, UnicodeError) as exc:  # an XML declaration naming an unknown encoding
+        raise AtnaError(f"the payload declares an encoding that cannot be read: {exc}") from exc
     if b"xmlns" in xml:
         _strip_namespaces(root)
     if root.tag != "AuditMessage":
