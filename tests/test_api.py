@@ -72,7 +72,13 @@ def _ids(stores: Stores) -> dict[str, str]:
         alert = monitor_store.list_alerts(conn, limit=1)[0]
         flag = conn.execute(select(red_flags.c.flag_id).limit(1)).scalar_one()
         mrn = conn.execute(select(domain_table("patients").c.mrn).limit(1)).scalar_one()
-    return {"alert_id": alert["alert_id"], "user_id": alert["user_id"], "flag_id": flag, "mrn": mrn}
+    return {
+        "alert_id": alert["alert_id"],
+        "case_id": alert["case_id"],
+        "user_id": alert["user_id"],
+        "flag_id": flag,
+        "mrn": mrn,
+    }
 
 
 _PHONES = iter(range(1000, 9999))
@@ -90,6 +96,7 @@ def _calls(ids: dict[str, str]) -> list[tuple[str, str, Permission, dict[str, An
             Permission.ALERTS_DECIDE,
             {"decision": "needs_investigation", "note": "checking"},
         ),
+        ("GET", f"/api/cases/{ids['case_id']}", Permission.CASES_READ, None),
         ("GET", "/api/flags", Permission.FLAGS_READ, None),
         ("GET", f"/api/flags/{ids['flag_id']}", Permission.FLAGS_READ, None),
         (

@@ -172,6 +172,15 @@ def test_flag_patient_and_workforce_pages(site: Stores) -> None:
     assert page.status_code == 200 and "Prescribed action" in page.text
     patient = client.get(f"/patients/{flag['mrn']}")
     assert patient.status_code == 200 and "***-**-" in patient.text
+    case = client.get(f"/cases/{alert['case_id']}")
+    assert case.status_code == 200 and alert["alert_id"] in case.text
+    with site.engine.connect() as conn:
+        reads = conn.execute(
+            select(audit_log.c.object_type, audit_log.c.object_id).where(
+                audit_log.c.action == "read"
+            )
+        ).all()
+    assert ("case", alert["case_id"]) in {tuple(r) for r in reads}
     people = client.get(f"/workforce/{alert['user_id']}")
     assert people.status_code == 200 and "Patients opened" in people.text
     resolved = client.post(

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     STATUS = "status"
     ALERTS_READ = "alerts:read"
     ALERTS_DECIDE = "alerts:decide"
+    CASES_READ = "cases:read"
     FLAGS_READ = "flags:read"
     FLAGS_RESOLVE = "flags:resolve"
     SCREEN = "screen"
@@ -45,6 +46,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.STATUS: frozenset(Role),
     Permission.ALERTS_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
     Permission.ALERTS_DECIDE: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.CASES_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
     Permission.FLAGS_READ: frozenset(
         {R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
     ),

@@ -7,7 +7,13 @@ from fastapi import APIRouter
 from phiwarden.web.api import alerts, flags, people, status
 
 #: The API's routers; every route of each declares its permission (tests/test_api.py).
-ROUTERS: tuple[APIRouter, ...] = (status.router, alerts.router, flags.router, people.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    status.router,
+    alerts.router,
+    alerts.cases_router,
+    flags.router,
+    people.router,
+)
 PREFIX = "/api"
 
 

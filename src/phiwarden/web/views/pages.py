@@ -219,6 +219,21 @@ def alert_page(
     )
 
 
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    case_id: str, request: Request, caller: Caller = page(Permission.CASES_READ)
+) -> HTMLResponse:
+    """One case: its status and its alerts."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        case = monitor_store.get_case(conn, case_id)
+        their = [monitor_store.get_alert(conn, a) for a in case["alert_ids"]] if case else []
+    if case is None:
+        raise HTTPException(404, f"no case {case_id}")
+    record(stores, caller, "read", "case", case_id)
+    return _render(request, "case.html", case=case, alerts=[a for a in their if a])
+
+
 @router.post("/alerts/{alert_id}/decide")
 def alert_decide(
     alert_id: str,
