@@ -16,21 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from phiwarden.identity.names import nicknames
+from phiwarden.identity.records import PERSON_COLUMNS
 from phiwarden.synth.names import vocab
 
-COLUMNS = (
-    "record_id",
-    "first_name",
-    "last_name",
-    "dob",
-    "sex",
-    "ssn",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "phone",
-)
+COLUMNS = PERSON_COLUMNS
 
 
 def _typo(rng: np.random.Generator, s: str) -> str:

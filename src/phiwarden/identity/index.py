@@ -86,7 +86,7 @@ def write_index(
                 engine=engine_name,
                 records=persons.num_rows,
                 threshold=threshold,
-                parameters={"prior": parameters.prior, "weights": parameters.weights},
+                parameters=parameters.as_dict(),
             )
         )
         key = result.inserted_primary_key
@@ -105,12 +105,7 @@ def latest_model(engine: Engine) -> tuple[Parameters, float] | None:
         ).first()
     if row is None:
         return None
-    body: dict[str, Any] = row.parameters
-    params = Parameters(
-        prior=float(body["prior"]),
-        weights={k: tuple(float(x) for x in v) for k, v in body["weights"].items()},
-    )
-    return params, float(row.threshold)
+    return Parameters.from_dict(row.parameters), float(row.threshold)
 
 
 def candidates(engine: Engine, record: Mapping[str, Any], limit: int = 500) -> list[dict[str, Any]]:

@@ -228,18 +228,26 @@ class Parameters:
             weights[name] = tuple(out)
         return cls(prior=float(model["probability_two_random_records_match"]), weights=weights)
 
-    def to_json(self) -> str:
-        """The parameters as JSON, for the store."""
-        return json.dumps({"prior": self.prior, "weights": self.weights})
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as plain JSON values (the store's ``identity_models.parameters``)."""
+        return {"prior": self.prior, "weights": {k: list(v) for k, v in self.weights.items()}}
 
     @classmethod
-    def from_json(cls, text: str) -> Parameters:
-        """Parameters written by :meth:`to_json`."""
-        body = json.loads(text)
+    def from_dict(cls, body: Mapping[str, Any]) -> Parameters:
+        """Parameters from :meth:`as_dict`'s form."""
         return cls(
             prior=float(body["prior"]),
             weights={k: tuple(float(x) for x in v) for k, v in body["weights"].items()},
         )
+
+    def to_json(self) -> str:
+        """The parameters as JSON text."""
+        return json.dumps(self.as_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> Parameters:
+        """Parameters written by :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
 
     def save(self, path: Path) -> None:
         """Write the parameters to ``path``."""

@@ -16,7 +16,8 @@ _DIGITS = re.compile(r"\D")
 
 
 def e164(value: str) -> str | None:
-    """+1NPANXXXXXX for a NANP number, else what phonenumbers makes of it; None if nothing."""
+    """The E.164 form: ``+1`` and ten digits for a North American number, otherwise what
+    phonenumbers parses (a ``+44`` number stays British); None when no number can be read."""
     digits = _DIGITS.sub("", value)
     stripped = value.strip()
     m = _NANP.match(digits)

@@ -66,13 +66,10 @@ def _engine_session(engine: str) -> Iterator[Any]:
     if engine == "duckdb":
         yield None
         return
-    from phiwarden.lake.engine import connect, spark_session, stop
+    from phiwarden.lake.engine import open_backend, spark_session
 
-    backend = connect("spark")
-    try:
+    with open_backend("spark") as backend:
         yield spark_session(backend)
-    finally:
-        stop(backend)
 
 
 def link_csv(path: Path, engine: str = "duckdb", progress: Progress | None = None) -> LinkResult:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from phiwarden.redflags import data as scan_data
-from phiwarden.redflags.catalogue import BY_CODE, SEVERITY_RANK
+from phiwarden.redflags.catalogue import SEVERITY_RANK
 from phiwarden.redflags.catalogue_detectors import DETECTORS
 from phiwarden.redflags.finding import Finding
 from phiwarden.store.redflag_tables import red_flags
@@ -100,8 +100,3 @@ def store_findings(stores: Stores, findings: list[Finding]) -> int:
         if fresh:
             conn.execute(red_flags.insert(), fresh)
     return len(fresh)
-
-
-def prescribed_action(code: str) -> str:
-    """What the program says to do when this flag fires."""
-    return BY_CODE[code].action_text

@@ -17,6 +17,7 @@ becomes a Python row object first. ADBC drivers hand back Arrow columns directly
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import struct
@@ -117,11 +118,10 @@ def _sqlite_in_child(path: str, sql: Mapping[str, str]) -> dict[str, pa.Table]:
     proc.stdin.write(json.dumps(list(sql.values())).encode())
     proc.stdin.close()
     out: dict[str, pa.Table] = {}
-    try:
+    # A child that died mid-stream leaves ``out`` short; its stderr below says why.
+    with contextlib.suppress(EOFError, pa.ArrowInvalid):
         for name in sql:
             out[name] = _read_one(proc.stdout)
-    except (EOFError, pa.ArrowInvalid):
-        pass
     error = proc.stderr.read().decode(errors="replace").strip()
     if proc.wait() != 0 or len(out) != len(sql):
         raise RuntimeError(f"reading the SQLite store {path} failed: {error or 'no output'}")

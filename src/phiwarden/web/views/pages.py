@@ -141,13 +141,8 @@ def signout(request: Request, csrf: str = Form(...)) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, caller: Caller = page(Permission.STATUS)) -> HTMLResponse:
     """Alerts and flags over time, queues by status, top reasons."""
-    stores = stores_of(request)
-    return _render(
-        request,
-        "dashboard.html",
-        d=data.dashboard(stores),
-        charts=json.dumps(_dashboard_charts(data.dashboard(stores))),
-    )
+    d = data.dashboard(stores_of(request))
+    return _render(request, "dashboard.html", d=d, charts=json.dumps(_dashboard_charts(d)))
 
 
 def _dashboard_charts(d: dict[str, Any]) -> dict[str, Any]:
