@@ -6,12 +6,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, update
 
+from phiwarden.redflags import store as flag_store
 from phiwarden.redflags import watch
 from phiwarden.redflags.catalogue import BY_CODE
 from phiwarden.redflags.screen import Registration, screen
-from phiwarden.store.redflag_tables import red_flags
 from phiwarden.web.api.deps import Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
@@ -43,27 +42,11 @@ def list_flags(
     caller: Caller = Depends(guard(Permission.FLAGS_READ)),
 ) -> dict[str, Any]:
     """The red-flag queue, newest first."""
-    stores = stores_of(request)
-    stmt = select(
-        red_flags.c.flag_id,
-        red_flags.c.code,
-        red_flags.c.severity,
-        red_flags.c.mrn,
-        red_flags.c.registration_id,
-        red_flags.c.status,
-        red_flags.c.detected_at,
+    rows, total = flag_store.list_flags(
+        stores_of(request).engine, code=code, status=status, limit=limit, offset=offset
     )
-    count = select(func.count()).select_from(red_flags)
-    if code:
-        stmt, count = stmt.where(red_flags.c.code == code), count.where(red_flags.c.code == code)
-    if status:
-        stmt = stmt.where(red_flags.c.status == status)
-        count = count.where(red_flags.c.status == status)
-    stmt = stmt.order_by(red_flags.c.detected_at.desc(), red_flags.c.flag_id)
-    with stores.engine.connect() as conn:
-        rows = conn.execute(stmt.limit(limit).offset(offset)).mappings().all()
-        total = int(conn.execute(count).scalar_one())
-    return {"total": total, "flags": [dict(r) for r in rows]}
+    shown = ("flag_id", "code", "severity", "mrn", "registration_id", "status", "detected_at")
+    return {"total": total, "flags": [{k: r[k] for k in shown} for r in rows]}
 
 
 @router.get("/flags/{flag_id}")
@@ -74,16 +57,13 @@ def get_flag(
 ) -> dict[str, Any]:
     """One flag with its evidence and the program's action (audited)."""
     stores = stores_of(request)
-    with stores.engine.connect() as conn:
-        row = (
-            conn.execute(select(red_flags).where(red_flags.c.flag_id == flag_id)).mappings().first()
-        )
+    row = flag_store.get_flag(stores.engine, flag_id)
     if row is None:
         raise HTTPException(404, f"no red flag {flag_id}")
     record(stores, caller, "read", "flag", flag_id)
     flag = BY_CODE[row["code"]]
     return {
-        **dict(row),
+        **row,
         "title": flag.title,
         "action_text": flag.action_text,
         "resolution_steps": list(flag.resolution),
@@ -98,21 +78,11 @@ def resolve_flag(
     caller: Caller = Depends(guard(Permission.FLAGS_RESOLVE)),
 ) -> dict[str, Any]:
     """Resolve or dismiss a flag with a note (audited)."""
-    from datetime import datetime
-
     stores = stores_of(request)
-    with stores.engine.begin() as conn:
-        done = conn.execute(
-            update(red_flags)
-            .where(red_flags.c.flag_id == flag_id)
-            .values(
-                status=body.status,
-                resolved_at=datetime.now().replace(microsecond=0),
-                resolution=f"{caller.name}: {body.note}",
-            )
-        ).rowcount
-    if not done:
-        raise HTTPException(404, f"no red flag {flag_id}")
+    try:
+        flag_store.resolve_flag(stores.engine, flag_id, body.status, body.note, caller.name)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
     record(stores, caller, "resolve", "flag", flag_id, {"status": body.status})
     return {"flag_id": flag_id, "status": body.status}
 

@@ -11,12 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select, update
 
 from phiwarden import __version__
 from phiwarden.monitor import store as monitor_store
+from phiwarden.redflags import store as flag_store
 from phiwarden.redflags.catalogue import BY_CODE
-from phiwarden.store.redflag_tables import red_flags
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.sessions import COOKIE, RateLimiter, create_session, end_session
@@ -261,25 +260,14 @@ def flag_queue(
     caller: Caller = page(Permission.FLAGS_READ),
 ) -> HTMLResponse:
     """The red-flag queue, most severe first."""
-    stores = stores_of(request)
-    stmt = select(red_flags)
-    count = select(func.count()).select_from(red_flags)
-    if code:
-        stmt, count = stmt.where(red_flags.c.code == code), count.where(red_flags.c.code == code)
-    if status:
-        stmt = stmt.where(red_flags.c.status == status)
-        count = count.where(red_flags.c.status == status)
-    with stores.engine.connect() as conn:
-        rows = (
-            conn.execute(
-                stmt.order_by(red_flags.c.severity, red_flags.c.detected_at.desc())
-                .limit(50)
-                .offset((page_no - 1) * 50)
-            )
-            .mappings()
-            .all()
-        )
-        total = int(conn.execute(count).scalar_one())
+    rows, total = flag_store.list_flags(
+        stores_of(request).engine,
+        code=code,
+        status=status,
+        limit=50,
+        offset=(page_no - 1) * 50,
+        order="severity",
+    )
     return _render(
         request,
         "flags.html",
@@ -298,10 +286,7 @@ def flag_page(
 ) -> HTMLResponse:
     """One red flag with its evidence, the prescribed action and resolution steps."""
     stores = stores_of(request)
-    with stores.engine.connect() as conn:
-        row = (
-            conn.execute(select(red_flags).where(red_flags.c.flag_id == flag_id)).mappings().first()
-        )
+    row = flag_store.get_flag(stores.engine, flag_id)
     if row is None:
         raise HTTPException(404, f"no red flag {flag_id}")
     record(stores, caller, "read", "flag", flag_id)
@@ -324,22 +309,14 @@ def flag_resolve(
     caller: Caller = page(Permission.FLAGS_RESOLVE),
 ) -> Response:
     """Resolve or dismiss a flag from its page."""
-    from datetime import datetime
-
     _check_csrf(request, csrf)
-    if status not in ("resolved", "dismissed"):
-        raise HTTPException(422, "status is resolved or dismissed")
     stores = stores_of(request)
-    with stores.engine.begin() as conn:
-        conn.execute(
-            update(red_flags)
-            .where(red_flags.c.flag_id == flag_id)
-            .values(
-                status=status,
-                resolved_at=datetime.now().replace(microsecond=0),
-                resolution=f"{caller.name}: {note}",
-            )
-        )
+    try:
+        flag_store.resolve_flag(stores.engine, flag_id, status, note, caller.name)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
     record(stores, caller, "resolve", "flag", flag_id, {"status": status})
     return RedirectResponse(f"/flags/{flag_id}", status_code=303)
 
