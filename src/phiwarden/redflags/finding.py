@@ -7,6 +7,7 @@ by a later scan has the same id and updates the stored flag instead of adding a 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,30 @@ class Finding:
     account_id: str | None = None
     user_id: str | None = None
     occurred_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        detector: str,
+        evidence: tuple[str, ...],
+        *,
+        row: Mapping[str, Any],
+        at: str = "registered_at",
+    ) -> Finding:
+        """A finding on the subject a detector's row names (patient, MRN, registration,
+        account, user: whichever columns it has), dated by its ``at`` column."""
+        return cls(
+            code,
+            detector,
+            evidence,
+            patient_id=row.get("patient_id"),
+            mrn=row.get("mrn"),
+            registration_id=row.get("registration_id"),
+            account_id=row.get("account_id"),
+            user_id=row.get("user_id"),
+            occurred_at=row.get(at),
+        )
 
     @property
     def severity(self) -> str:

@@ -41,18 +41,15 @@ def returned_mail(data: ScanData) -> list[Finding]:
         """
     )
     return [
-        Finding(
+        Finding.of(
             "FTC-23",
             "returned_mail",
             (
                 f"mail returned undeliverable {r['returned_mail_count']} times, last on "
                 f"{r['last_returned_mail_at']:%Y-%m-%d}; {r['n']} transaction(s) posted since",
             ),
-            patient_id=r["patient_id"],
-            mrn=r["mrn"],
-            registration_id=r["registration_id"],
-            account_id=r["account_id"],
-            occurred_at=r["last_at"],
+            row=r,
+            at="last_at",
         )
         for r in rows
     ]
@@ -76,18 +73,15 @@ def dormant(data: ScanData, days: int = DORMANT_DAYS) -> list[Finding]:
         [days],
     )
     return [
-        Finding(
+        Finding.of(
             "FTC-22",
             "dormant_account",
             (
                 f"charge on {r['posted_at']:%Y-%m-%d} after no activity since "
                 f"{r['before']:%Y-%m-%d}",
             ),
-            patient_id=r["patient_id"],
-            mrn=r["mrn"],
-            registration_id=r["registration_id"],
-            account_id=r["account_id"],
-            occurred_at=r["posted_at"],
+            row=r,
+            at="posted_at",
         )
         for r in rows
     ]

@@ -34,14 +34,12 @@ def blood_type(data: ScanData) -> list[Finding]:
         against = r["blood_type"] if r["blood_type"] and r["blood_type"] != r["value"] else None
         what = f"on file {against}" if against else f"an earlier result {r['before']}"
         out.append(
-            Finding(
+            Finding.of(
                 "HC-CLINICAL",
                 "blood_type",
                 (f"ABO/Rh result {r['value']} ({r['result_id']}) contradicts {what}",),
-                patient_id=r["patient_id"],
-                mrn=r["mrn"],
-                registration_id=r["registration_id"],
-                occurred_at=r["resulted_at"],
+                row=r,
+                at="resulted_at",
             )
         )
     return out
@@ -60,14 +58,11 @@ def sex_across_registrations(data: ScanData) -> list[Finding]:
         """
     )
     return [
-        Finding(
+        Finding.of(
             "HC-CLINICAL",
             "sex_across_registrations",
             (f"sex presented {r['presented_sex']}; an earlier registration said {r['before']}",),
-            patient_id=r["patient_id"],
-            mrn=r["mrn"],
-            registration_id=r["registration_id"],
-            occurred_at=r["registered_at"],
+            row=r,
         )
         for r in rows
     ]

@@ -38,17 +38,14 @@ def shared_ssn(data: ScanData) -> list[Finding]:
         """
     )
     return [
-        Finding(
+        Finding.of(
             "FTC-14",
             "shared_ssn",
             (
                 f"the SSN is on file for MRN {r['other_mrn']}, a different person "
                 f"(name and date of birth differ)",
             ),
-            patient_id=r["patient_id"],
-            mrn=r["mrn"],
-            registration_id=r["registration_id"],
-            occurred_at=r["registered_at"],
+            row=r,
         )
         for r in rows
     ]
@@ -85,14 +82,11 @@ def shared_contact(data: ScanData, limit: int = SHARED_LIMIT) -> list[Finding]:
         for key in keys:
             if key in crowded:
                 out.append(
-                    Finding(
+                    Finding.of(
                         "FTC-15",
                         f"shared_{key[0]}",
                         (f"the {key[0]} is on file for {crowded[key]} different patients",),
-                        patient_id=r["patient_id"],
-                        mrn=r["mrn"],
-                        registration_id=r["registration_id"],
-                        occurred_at=r["registered_at"],
+                        row=r,
                     )
                 )
     return out
@@ -137,14 +131,11 @@ def inconsistent_with_file(data: ScanData) -> list[Finding]:
             evidence.append("first name presented is not the name on file")
         if evidence:
             out.append(
-                Finding(
+                Finding.of(
                     "FTC-17",
                     "inconsistent_with_file",
                     tuple(evidence),
-                    patient_id=r["patient_id"],
-                    mrn=r["mrn"],
-                    registration_id=r["registration_id"],
-                    occurred_at=r["registered_at"],
+                    row=r,
                 )
             )
     return out

@@ -55,14 +55,11 @@ def insurance_identity(data: ScanData) -> list[Finding]:
         if r["ins_changed"]:
             evidence.append("payer changed identifying data from the request (INS*Y)")
         out.append(
-            Finding(
+            Finding.of(
                 "HC-INSURANCE",
                 "insurance_identity",
                 tuple(evidence),
-                patient_id=r["patient_id"],
-                mrn=r["mrn"],
-                registration_id=r["registration_id"],
-                occurred_at=r["registered_at"],
+                row=r,
             )
         )
     return out

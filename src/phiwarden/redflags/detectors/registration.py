@@ -32,14 +32,11 @@ def registration_checks(data: ScanData) -> list[Finding]:
             new_patient=not reg["established"],
         ):
             out.append(
-                Finding(
+                Finding.of(
                     code,
                     detector,
                     evidence,
-                    patient_id=reg["patient_id"],
-                    mrn=reg["mrn"],
-                    registration_id=reg["registration_id"],
-                    occurred_at=reg["registered_at"],
+                    row=reg,
                 )
             )
     return out
@@ -55,14 +52,11 @@ def deceased(data: ScanData) -> list[Finding]:
         """
     )
     return [
-        Finding(
+        Finding.of(
             "FTC-10",
             "deceased",
             (f"registered {r['registered_at']:%Y-%m-%d}; the patient died {r['deceased_date']}",),
-            patient_id=r["patient_id"],
-            mrn=r["mrn"],
-            registration_id=r["registration_id"],
-            occurred_at=r["registered_at"],
+            row=r,
         )
         for r in rows
     ]
