@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from phiwarden.redflags import data as scan_data
 from phiwarden.redflags.catalogue import SEVERITY_RANK
@@ -72,31 +72,57 @@ def run_scan(stores: Stores, progress: Progress | None = None) -> ScanResult:
 
 
 def store_findings(stores: Stores, findings: list[Finding]) -> int:
-    """Insert new flags and refresh open ones; the number inserted."""
+    """Insert new flags and refresh the evidence of open ones; the number inserted.
+
+    Code, detector and subject make the flag id, so only the evidence, severity and date
+    can differ on a re-scan: they are updated in one batched statement.
+    """
     now = datetime.now().replace(microsecond=0)
+    c = red_flags.c
+    refresh = (
+        update(red_flags)
+        .where(c.flag_id == bindparam("b_id"))
+        .values(
+            severity=bindparam("b_severity"),
+            evidence=bindparam("b_evidence", type_=c.evidence.type),
+            occurred_at=bindparam("b_at", type_=c.occurred_at.type),
+        )
+    )
     with stores.engine.begin() as conn:
-        existing = {
-            fid: status
-            for fid, status in conn.execute(select(red_flags.c.flag_id, red_flags.c.status))
-        }
-        fresh = []
+        existing = dict(conn.execute(select(c.flag_id, c.status)).tuples().all())
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for f in findings:
-            row = {
-                "code": f.code,
-                "detector": f.detector,
-                "severity": f.severity,
-                "patient_id": f.patient_id,
-                "mrn": f.mrn,
-                "registration_id": f.registration_id,
-                "account_id": f.account_id,
-                "user_id": f.user_id,
-                "evidence": list(f.evidence),
-                "occurred_at": f.occurred_at,
-            }
-            if f.flag_id not in existing:
-                fresh.append({**row, "flag_id": f.flag_id, "detected_at": now, "status": "open"})
-            elif existing[f.flag_id] == "open":
-                conn.execute(update(red_flags).where(red_flags.c.flag_id == f.flag_id).values(row))
+            status = existing.get(f.flag_id)
+            if status is None:
+                fresh.append(
+                    {
+                        "flag_id": f.flag_id,
+                        "code": f.code,
+                        "detector": f.detector,
+                        "severity": f.severity,
+                        "patient_id": f.patient_id,
+                        "mrn": f.mrn,
+                        "registration_id": f.registration_id,
+                        "account_id": f.account_id,
+                        "user_id": f.user_id,
+                        "evidence": list(f.evidence),
+                        "occurred_at": f.occurred_at,
+                        "detected_at": now,
+                        "status": "open",
+                    }
+                )
+            elif status == "open":
+                changed.append(
+                    {
+                        "b_id": f.flag_id,
+                        "b_severity": f.severity,
+                        "b_evidence": list(f.evidence),
+                        "b_at": f.occurred_at,
+                    }
+                )
         if fresh:
             conn.execute(red_flags.insert(), fresh)
+        if changed:
+            conn.execute(refresh, changed)
     return len(fresh)
