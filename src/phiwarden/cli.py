@@ -6,21 +6,22 @@ machine-readable results to stdout and nothing else there.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
-from phiwarden.config import Settings, load_settings
+from phiwarden.cli_common import USER_ERRORS, State, out
+from phiwarden.cli_common import one_line as _one_line
+from phiwarden.cli_common import print_json as _print_json
+from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail, progress_bar
-from phiwarden.store.sensitive import KeyFileError
-from phiwarden.store.setup import NotInitialisedError, Stores, initialise, open_stores
+from phiwarden.redflags.cli import redflags_app
+from phiwarden.store.setup import Stores, initialise
 from phiwarden.synth.spec import FORMATS as SYNTH_FORMATS
+from phiwarden.web.cli import audit_app, users_app
 
 app = typer.Typer(
     name="phiwarden",
@@ -29,22 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-
-#: Errors that mean "the user has something to fix", printed as one line.
-USER_ERRORS = (ValueError, FileNotFoundError, KeyFileError, NotInitialisedError, OperationalError)
-
-
-class State:
-    """Options given before the sub-command."""
-
-    data_dir: Path | None = None
-    database_url: str | None = None
-
-    @classmethod
-    def settings(cls) -> Settings:
-        """Settings from the global options and the environment."""
-        return load_settings(cls.data_dir, cls.database_url)
 
 
 @app.callback()
@@ -60,22 +45,6 @@ def main(
     """phiwarden: access monitoring, identity red flags, breach response and casework."""
     State.data_dir = data_dir
     State.database_url = database_url
-
-
-def _stores() -> Stores:
-    try:
-        return open_stores(State.settings())
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc.orig) if isinstance(exc, OperationalError) and exc.orig else str(exc)
-    return " ".join(text.split())
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 @app.command()
@@ -387,209 +356,9 @@ def link(
     print_link(out, result, top, stored=input_csv is None)
 
 
-redflags_app = typer.Typer(
-    help="Red flags of identity theft: scan, screen a registration, the watch list.",
-    no_args_is_help=True,
-)
 app.add_typer(redflags_app, name="redflags")
-watch_app = typer.Typer(help="The fraud watch list of addresses and phones.", no_args_is_help=True)
-redflags_app.add_typer(watch_app, name="watch")
-
-
-@redflags_app.command("scan")
-def redflags_scan(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the flags as JSON.")] = False,
-    top: Annotated[int, typer.Option(help="Flags to print (text output).")] = 20,
-) -> None:
-    """Run every red-flag detector over registrations and accounts and store the flags."""
-    from phiwarden.redflags.report import print_scan
-    from phiwarden.redflags.scan import run_scan
-
-    stores = _stores()
-    try:
-        with progress_bar(not as_json) as progress:
-            result = run_scan(stores, progress)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    if as_json:
-        _print_json(result.as_json())
-        return
-    print_scan(out, result, top)
-
-
-@redflags_app.command("screen")
-def redflags_screen(
-    file: Annotated[Path, typer.Argument(help="One registration as JSON ('-' for stdin).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-) -> None:
-    """Screen one registration: flags, evidence and the action the program prescribes."""
-    import sys
-
-    from pydantic import ValidationError
-
-    from phiwarden.redflags.report import print_screen
-    from phiwarden.redflags.screen import Registration, screen
-
-    try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text()
-        reg = Registration.model_validate_json(text)
-    except FileNotFoundError:
-        fail(f"no such file: {file}")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "registration"
-        fail(f"{file}: {where}: {first['msg']} (see docs/identity.md#screening)")
-    stores = _stores()
-    try:
-        answer = screen(stores, reg)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    if as_json:
-        _print_json(answer)
-        return
-    print_screen(out, answer)
-
-
-@watch_app.command("add")
-def watch_add(
-    kind: Annotated[str, typer.Argument(help="address | phone")],
-    value: Annotated[str, typer.Argument(help="'line, city, ST zip' or a phone number")],
-    reason: Annotated[str, typer.Option(help="Why it is on the list.")] = "reported fraud",
-) -> None:
-    """Add an address or phone tied to known fraud."""
-    from phiwarden.redflags.watch import add_entry
-
-    stores = _stores()
-    try:
-        entry = add_entry(stores, kind, value, reason)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    out.print(f"added {entry['watch_id']}: {entry['kind']} {entry['value']}")
-
-
-@watch_app.command("list")
-def watch_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the watch list."""
-    from phiwarden.redflags.watch import list_entries
-
-    entries = list_entries(_stores())
-    if as_json:
-        _print_json({"entries": entries})
-        return
-    for e in entries:
-        out.print(f"{e['watch_id']}  {e['kind']:<7} {e['value']}  ({e['reason']})", highlight=False)
-
-
-@watch_app.command("remove")
-def watch_remove(
-    watch_id: Annotated[str, typer.Argument(help="The entry's id, e.g. FW0003.")],
-) -> None:
-    """Remove an entry from the watch list."""
-    from phiwarden.redflags.watch import remove_entry
-
-    try:
-        remove_entry(_stores(), watch_id)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    out.print(f"removed {watch_id}")
-
-
-users_app = typer.Typer(help="phiwarden's own users, roles and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-audit_app = typer.Typer(help="phiwarden's own audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-
-def _password() -> str:
-    """The password from standard input when piped, else asked twice at the terminal."""
-    import sys
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    first = typer.prompt("password", hide_input=True)
-    if typer.prompt("again", hide_input=True) != first:
-        fail("the passwords differ")
-    return str(first)
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="Sign-in name.")],
-    role: Annotated[
-        str,
-        typer.Option(help="admin | privacy_officer | investigator | registrar | billing | auditor"),
-    ],
-) -> None:
-    """Add a user; the password is read from standard input or asked for."""
-    from phiwarden.web.users import add_user
-
-    stores = _stores()
-    try:
-        user = add_user(stores.engine, name, role, _password())
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    out.print(f"added {user.name} ({user.role})")
-
-
-@users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
-    """Print a new API bearer token for a user (shown once; stored only as a hash)."""
-    from phiwarden.web.users import issue_token
-
-    try:
-        token_id, token = issue_token(_stores().engine, name)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    typer.echo(token)
-    typer.echo(f"token id {token_id}: revoke with 'phiwarden users revoke {token_id}'", err=True)
-
-
-@users_app.command("revoke")
-def users_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
-    """Revoke an API token."""
-    from phiwarden.web.users import revoke_token
-
-    try:
-        revoke_token(_stores().engine, token_id)
-    except USER_ERRORS as exc:
-        fail(_one_line(exc))
-    out.print(f"revoked {token_id}")
-
-
-@users_app.command("list")
-def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List users, their roles and live token ids."""
-    from phiwarden.web.users import list_users
-
-    people = list_users(_stores().engine)
-    if as_json:
-        _print_json({"users": people})
-        return
-    for p in people:
-        state = " (disabled)" if p["disabled"] else ""
-        out.print(f"{p['name']:<20} {p['role']:<16} tokens: {', '.join(p['tokens']) or '-'}{state}")
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the audit trail's hash chain: exits 1 naming the first changed or missing entry."""
-    from phiwarden.web.audit import verify
-
-    verdict = verify(_stores().engine)
-    if as_json:
-        _print_json(
-            {
-                "entries": verdict.entries,
-                "ok": verdict.ok,
-                "broken_at": verdict.broken_at,
-                "reason": verdict.reason,
-            }
-        )
-    elif verdict.ok:
-        out.print(f"audit trail intact: {verdict.entries:,} entries")
-    if not verdict.ok:
-        fail(f"audit trail broken: {verdict.reason}")
-
 
 listen = typer.Typer(
     help="Receive live feeds: HL7 v2 over MLLP, IHE ATNA syslog.", no_args_is_help=True

@@ -1,0 +1,107 @@
+"""``phiwarden users`` and ``phiwarden audit``: phiwarden's own users, tokens and audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from phiwarden.cli_common import USER_ERRORS, out
+from phiwarden.cli_common import one_line as _one_line
+from phiwarden.cli_common import print_json as _print_json
+from phiwarden.cli_common import stores as _stores
+from phiwarden.console import fail
+
+users_app = typer.Typer(help="phiwarden's own users, roles and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="phiwarden's own audit trail.", no_args_is_help=True)
+
+
+def _password() -> str:
+    """The password from standard input when piped, else asked twice at the terminal."""
+    import sys
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = typer.prompt("password", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        fail("the passwords differ")
+    return str(first)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[
+        str,
+        typer.Option(help="admin | privacy_officer | investigator | registrar | billing | auditor"),
+    ],
+) -> None:
+    """Add a user; the password is read from standard input or asked for."""
+    from phiwarden.web.users import add_user
+
+    stores = _stores()
+    try:
+        user = add_user(stores.engine, name, role, _password())
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    out.print(f"added {user.name} ({user.role})")
+
+
+@users_app.command("token")
+def users_token(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
+    """Print a new API bearer token for a user (shown once; stored only as a hash)."""
+    from phiwarden.web.users import issue_token
+
+    try:
+        token_id, token = issue_token(_stores().engine, name)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    typer.echo(token)
+    typer.echo(f"token id {token_id}: revoke with 'phiwarden users revoke {token_id}'", err=True)
+
+
+@users_app.command("revoke")
+def users_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token."""
+    from phiwarden.web.users import revoke_token
+
+    try:
+        revoke_token(_stores().engine, token_id)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    out.print(f"revoked {token_id}")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List users, their roles and live token ids."""
+    from phiwarden.web.users import list_users
+
+    people = list_users(_stores().engine)
+    if as_json:
+        _print_json({"users": people})
+        return
+    for p in people:
+        state = " (disabled)" if p["disabled"] else ""
+        out.print(f"{p['name']:<20} {p['role']:<16} tokens: {', '.join(p['tokens']) or '-'}{state}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the audit trail's hash chain: exits 1 naming the first changed or missing entry."""
+    from phiwarden.web.audit import verify
+
+    verdict = verify(_stores().engine)
+    if as_json:
+        _print_json(
+            {
+                "entries": verdict.entries,
+                "ok": verdict.ok,
+                "broken_at": verdict.broken_at,
+                "reason": verdict.reason,
+            }
+        )
+    elif verdict.ok:
+        out.print(f"audit trail intact: {verdict.entries:,} entries")
+    if not verdict.ok:
+        fail(f"audit trail broken: {verdict.reason}")
