@@ -11,17 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from conftest import PG_ADMIN
+from conftest import database_url
 from phiwarden.cli import app
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
@@ -60,27 +58,13 @@ def scanned(
 ) -> Iterator[Scanned]:
     """The small hospital ingested and scanned once per backend (read-only for tests)."""
     root = tmp_path_factory.mktemp(f"redflags-{request.param}")
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'store.db'}"
-    else:
-        pg_name = f"phiwarden_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        params = dict(p.split("=", 1) for p in PG_ADMIN.split())
-        url = (
-            f"postgresql+psycopg://{params.get('user', 'postgres')}@"
-            f"{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{pg_name}"
-        )
-    stores, _ = initialise(load_settings(root / "data", url))
-    try:
-        ingest(stores, small_hospital)
-        yield Scanned(stores, run_scan(stores))
-    finally:
-        stores.engine.dispose()
-        if pg_name is not None:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    with database_url(request.param, root) as url:
+        stores, _ = initialise(load_settings(root / "data", url))
+        try:
+            ingest(stores, small_hospital)
+            yield Scanned(stores, run_scan(stores))
+        finally:
+            stores.engine.dispose()
 
 
 @pytest.fixture
