@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi.routing import APIRoute
@@ -21,6 +21,7 @@ from phiwarden.monitor import store as monitor_store
 from phiwarden.redflags.scan import run_scan
 from phiwarden.store.setup import Stores, initialise
 from phiwarden.store.web_tables import audit_log
+from phiwarden.web.api.alerts import Sort
 from phiwarden.web.app import create_app
 from phiwarden.web.audit import verify
 from phiwarden.web.roles import MATRIX, Permission, Role
@@ -184,6 +185,20 @@ def test_no_or_revoked_token_is_401(world: Any) -> None:
     assert client.get("/api/alerts", headers=_h(token)).status_code == 200
     revoke_token(stores.engine, token_id)
     assert client.get("/api/alerts", headers=_h(token)).status_code == 401
+
+
+def test_alert_queue_sorts_pages_and_counts_a_users_alerts(world: Any) -> None:
+    client, tokens, stores = world
+    assert set(get_args(Sort)) == set(monitor_store.ALERT_ORDERS)
+    with stores.engine.connect() as conn:
+        by_user = [a["alert_id"] for a in monitor_store.list_alerts(conn, sort="user", limit=500)]
+    got = client.get("/api/alerts?sort=user&limit=500", headers=_h(tokens["auditor"])).json()
+    assert [a["alert_id"] for a in got["alerts"]] == by_user and got["sort"] == "user"
+    user = got["alerts"][0]["user_id"]
+    mine = client.get(f"/api/alerts?user_id={user}", headers=_h(tokens["auditor"])).json()
+    assert mine["total"] == len(mine["alerts"]) == sum(a["user_id"] == user for a in got["alerts"])
+    bad = client.get("/api/alerts?sort=size", headers=_h(tokens["auditor"]))
+    assert bad.status_code == 422
 
 
 def test_reads_and_decisions_are_audited(world: Any) -> None:

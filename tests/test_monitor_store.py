@@ -273,6 +273,20 @@ def test_list_alerts_filters_and_pages(stores: Stores) -> None:
     assert new == sorted(ids[1:])
 
 
+def test_list_alerts_sorts_by_recent_and_user_and_counts_one_user(stores: Stores) -> None:
+    old = _save(stores, W1, [_draft("U2", 9.0, ["P1"]), _draft("U1", 2.0, ["P2"])])
+    new = _save(stores, W2, [_draft("U2", 1.0, ["P3"]), _draft("U1", 3.0, ["P4"])])
+    with stores.engine.connect() as conn:
+        recent = [a["alert_id"] for a in ms.list_alerts(conn, sort="recent")]
+        by_user = [a["alert_id"] for a in ms.list_alerts(conn, sort="user")]
+        assert ms.count_alerts(conn, user_id="U1") == 2
+        assert ms.count_alerts(conn, "new", "U2") == 2
+        with pytest.raises(ValueError, match="unknown sort"):
+            ms.list_alerts(conn, sort="size")
+    assert recent == [new[1], new[0], old[0], old[1]]
+    assert by_user == [new[1], old[1], new[0], old[0]]
+
+
 def _day(user: str, day: dt.date, n: int) -> dict[str, Any]:
     return {
         "user_id": user,

@@ -33,6 +33,8 @@ from phiwarden.store.monitor_tables import (
 DECISIONS: tuple[str, ...] = ("appropriate", "needs_investigation", "violation")
 #: The status of an alert nobody decided yet; only such alerts are updated by a re-run.
 UNDECIDED = "new"
+#: every status an alert can have, undecided first
+ALERT_STATUSES: tuple[str, ...] = (UNDECIDED, "needs_investigation", "violation", "appropriate")
 #: Alert statuses that keep their case open.
 KEEPS_CASE_OPEN: frozenset[str] = frozenset({UNDECIDED, "needs_investigation", "violation"})
 
@@ -307,6 +309,22 @@ def save_alerts(
     return ids
 
 
+#: the queue's orders, by name: what the pages and the API accept as ``sort``
+ALERT_ORDERS: dict[str, tuple[Any, ...]] = {
+    "score": (alerts.c.score.desc(), alerts.c.alert_id),
+    "recent": (alerts.c.window_end.desc(), alerts.c.score.desc(), alerts.c.alert_id),
+    "user": (alerts.c.user_id, alerts.c.window_end.desc(), alerts.c.alert_id),
+}
+
+
+def _alert_filter(stmt: Any, status: str | None, user_id: str | None) -> Any:
+    if status is not None:
+        stmt = stmt.where(alerts.c.status == status)
+    if user_id is not None:
+        stmt = stmt.where(alerts.c.user_id == user_id)
+    return stmt
+
+
 def list_alerts(
     conn: Connection,
     *,
@@ -314,22 +332,20 @@ def list_alerts(
     user_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    sort: str = "score",
 ) -> list[dict[str, Any]]:
-    """The alert queue: highest score first (then by id), optionally of one status or user."""
-    stmt = select(alerts)
-    if status is not None:
-        stmt = stmt.where(alerts.c.status == status)
-    if user_id is not None:
-        stmt = stmt.where(alerts.c.user_id == user_id)
-    stmt = stmt.order_by(alerts.c.score.desc(), alerts.c.alert_id).limit(limit).offset(offset)
+    """The alert queue in one of :data:`ALERT_ORDERS` (highest score first by default),
+    optionally of one status or user."""
+    if sort not in ALERT_ORDERS:
+        raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(ALERT_ORDERS)}")
+    stmt = _alert_filter(select(alerts), status, user_id)
+    stmt = stmt.order_by(*ALERT_ORDERS[sort]).limit(limit).offset(offset)
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def count_alerts(conn: Connection, status: str | None = None) -> int:
-    """How many alerts there are (of one status, if given)."""
-    stmt = select(func.count()).select_from(alerts)
-    if status is not None:
-        stmt = stmt.where(alerts.c.status == status)
+def count_alerts(conn: Connection, status: str | None = None, user_id: str | None = None) -> int:
+    """How many alerts there are (of one status and user, if given)."""
+    stmt = _alert_filter(select(func.count()).select_from(alerts), status, user_id)
     return int(conn.execute(stmt).scalar_one())
 
 

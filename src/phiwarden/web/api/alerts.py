@@ -13,6 +13,7 @@ from phiwarden.web.roles import Permission
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 cases_router = APIRouter(prefix="/cases", tags=["alerts"])
+Sort = Literal["score", "recent", "user"]
 
 
 class Decision(BaseModel):
@@ -29,15 +30,17 @@ def list_alerts(
     user_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
+    sort: Sort = "score",
     caller: Caller = Depends(guard(Permission.ALERTS_READ)),
 ) -> dict[str, Any]:
-    """The alert queue, highest score first, with the total for paging."""
+    """The alert queue with the total for paging: highest score first, or the most recent
+    window first (``recent``), or by workforce member (``user``)."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
         rows = monitor_store.list_alerts(
-            conn, status=status, user_id=user_id, limit=limit, offset=offset
+            conn, status=status, user_id=user_id, limit=limit, offset=offset, sort=sort
         )
-        total = monitor_store.count_alerts(conn, status)
+        total = monitor_store.count_alerts(conn, status, user_id)
     items = [
         {
             k: r[k]
@@ -54,7 +57,7 @@ def list_alerts(
         | {"reasons": [x.get("title") for x in r["reasons"]]}
         for r in rows
     ]
-    return {"total": total, "limit": limit, "offset": offset, "alerts": items}
+    return {"total": total, "limit": limit, "offset": offset, "sort": sort, "alerts": items}
 
 
 @router.get("/{alert_id}")
