@@ -68,6 +68,9 @@ class Detector:
     #: whether the weight grows with the number of patients (False for detectors that
     #: already judge the user's whole pattern: volume, focus, spread, after hours)
     per_patient: bool = True
+    #: whether a hit is a personal tie between the user and the patient (self, family,
+    #: household, neighbour, co-worker): the alert page lists these as relationships found
+    relationship: bool = False
 
 
 def signal(

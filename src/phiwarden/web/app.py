@@ -17,7 +17,7 @@ from phiwarden import __version__
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
 from phiwarden.web.api import router as api_router
-from phiwarden.web.sessions import COOKIE, session_user
+from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
 from phiwarden.web.views.pages import SignInRequired
 from phiwarden.web.views.pages import router as pages_router
 
@@ -33,6 +33,8 @@ def create_app(stores: Stores) -> FastAPI:
         "Authenticate with a bearer token from 'phiwarden users token NAME'.",
     )
     app.state.stores = stores
+    #: sign-in attempts per address, for this server process
+    app.state.signin_limiter = RateLimiter()
 
     @app.middleware("http")
     async def session(

@@ -35,5 +35,6 @@ DETECTOR = Detector(
     "department makes it likelier.",
     reason="opened {n} co-worker(s)' records",
     find=find,
+    relationship=True,
     common=True,
 )

@@ -36,5 +36,6 @@ DETECTOR = Detector(
     why="Neighbours' charts are opened out of curiosity or for gossip.",
     reason="opened {n} neighbour(s)' records",
     find=find,
+    relationship=True,
     common=True,
 )

@@ -63,4 +63,5 @@ DETECTOR = Detector(
     "guarantor or insurance subscriber: a personal, not a professional, relationship.",
     reason="opened {n} patient(s) who list the user as a contact",
     find=find,
+    relationship=True,
 )

@@ -40,4 +40,5 @@ DETECTOR = Detector(
     "family snooping case.",
     reason="opened {n} patient(s) living at the user's address",
     find=find,
+    relationship=True,
 )

@@ -24,5 +24,6 @@ DETECTOR = Detector(
     "(common names), with an address or contact match it is strong.",
     reason="opened {n} patient(s) with the user's last name",
     find=find,
+    relationship=True,
     common=True,
 )

@@ -39,4 +39,5 @@ DETECTOR = Detector(
     why="A shared phone number ties the user to the patient's household.",
     reason="opened {n} patient(s) sharing the user's phone number",
     find=find,
+    relationship=True,
 )

@@ -31,4 +31,5 @@ DETECTOR = Detector(
     why="Workforce members must request their own records through HIM, not open them.",
     reason="opened their own record",
     find=find,
+    relationship=True,
 )

@@ -1,7 +1,9 @@
-"""Queries the pages show: queue counts over time, an alert's access timeline."""
+"""Queries the pages show: queue counts over time, how much was explained, an alert's
+access timeline, its patients and the personal relationships found."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,8 +12,10 @@ from sqlalchemy import func, select
 
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.reader import access_events
-from phiwarden.store.monitor_tables import alerts
+from phiwarden.monitor.catalogue import BY_CODE as DETECTORS
+from phiwarden.store.monitor_tables import alerts, monitor_runs
 from phiwarden.store.redflag_tables import red_flags
+from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
 
 
@@ -46,7 +50,13 @@ def dashboard(stores: Stores) -> dict[str, Any]:
             for r in rs or []:
                 title = str(r.get("title") or r.get("code"))
                 reasons[title] = reasons.get(title, 0) + 1
+        runs = conn.execute(
+            select(monitor_runs.c.window_start, monitor_runs.c.window_end, monitor_runs.c.stats)
+            .where(monitor_runs.c.finished_at.is_not(None))
+            .order_by(monitor_runs.c.window_end, monitor_runs.c.run_id)
+        ).all()
     return {
+        "explained": _explained(runs),
         "alert_days": [(str(d), n) for d, n in alert_days],
         "flag_days": [(str(d), n) for d, n in flag_days if d is not None],
         "alert_status": alert_status,
@@ -54,6 +64,89 @@ def dashboard(stores: Stores) -> dict[str, Any]:
         "flag_codes": [(c, n) for c, n in flag_codes],
         "top_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:10],
     }
+
+
+def _explained(runs: Sequence[Any]) -> dict[str, Any]:
+    """Per finished run with accesses: the window and its explained fraction; and over all
+    of them, the share of accesses each explanation template accounts for."""
+    windows: list[dict[str, Any]] = []
+    by_template: dict[str, int] = {}
+    total = explained = 0
+    for first, last, stats in runs:
+        accesses = int((stats or {}).get("accesses") or 0)
+        if not accesses:
+            continue
+        windows.append(
+            {
+                "window": f"{first} – {last}",
+                "end": str(last),
+                "fraction": float(stats["explained_fraction"]),
+                "accesses": accesses,
+            }
+        )
+        total += accesses
+        explained += int(stats.get("explained", round(accesses * stats["explained_fraction"])))
+        for name, n in (stats.get("by_template") or {}).items():
+            by_template[name] = by_template.get(name, 0) + int(n)
+    return {
+        "windows": windows,
+        "fraction": explained / total if total else None,
+        "accesses": total,
+        "by_template": sorted(
+            ((k, n / total) for k, n in by_template.items() if n), key=lambda kv: -kv[1]
+        )
+        if total
+        else [],
+    }
+
+
+def alert_people(stores: Stores, alert: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The alert's patients (MRN, name, the reasons that name them) and, from the reasons
+    whose detectors find personal ties, each relationship found with its detail."""
+    ids = [str(p) for p in alert["patient_ids"]]
+    table = domain_table("patients")
+    found: dict[str, dict[str, Any]] = {}
+    with stores.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in conn.execute(
+                select(
+                    table.c.patient_id, table.c.mrn, table.c.first_name, table.c.last_name
+                ).where(table.c.patient_id.in_(chunk))
+            ).mappings():
+                found[str(row["patient_id"])] = dict(row)
+    reasons_of: dict[str, list[str]] = {pid: [] for pid in ids}
+    relationships: list[dict[str, Any]] = []
+    for reason in alert["reasons"]:
+        for pid in reason.get("patient_ids", []):
+            reasons_of.setdefault(str(pid), []).append(str(reason.get("title")))
+        detector = DETECTORS.get(str(reason.get("code")))
+        if detector is None or not detector.relationship:
+            continue
+        for hit in reason.get("evidence", []):
+            pid = str(hit.get("patient_id"))
+            relationships.append(
+                {
+                    "patient_id": pid,
+                    "mrn": found.get(pid, {}).get("mrn"),
+                    "kind": detector.title,
+                    "detail": hit.get("detail", ""),
+                }
+            )
+    patients = [
+        {
+            "patient_id": pid,
+            "mrn": found.get(pid, {}).get("mrn"),
+            "name": " ".join(
+                str(found[pid][k]) for k in ("first_name", "last_name") if found[pid].get(k)
+            )
+            if pid in found
+            else "",
+            "reasons": reasons_of.get(pid, []),
+        }
+        for pid in ids
+    ]
+    return {"patients": patients, "relationships": relationships}
 
 
 def timeline(stores: Stores, user_id: str, first: date, last: date) -> list[tuple[str, int, int]]:

@@ -18,14 +18,13 @@ from phiwarden.redflags import store as flag_store
 from phiwarden.redflags.catalogue import BY_CODE
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
-from phiwarden.web.sessions import COOKIE, RateLimiter, create_session, end_session
+from phiwarden.web.sessions import COOKIE, create_session, end_session
 from phiwarden.web.users import AuthError, authenticate
 from phiwarden.web.views import data
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 PRE_COOKIE = "pw_pre"
 router = APIRouter(include_in_schema=False)
-_LIMITER = RateLimiter()
 
 
 class SignInRequired(Exception):
@@ -103,7 +102,7 @@ def signin(
     cookie = request.cookies.get(PRE_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, pre):
         return RedirectResponse("/signin?error=The+form+expired%3A+try+again", status_code=303)
-    if not _LIMITER.allow(source):
+    if not request.app.state.signin_limiter.allow(source):
         return RedirectResponse("/signin?error=Too+many+attempts%3A+wait+a+minute", status_code=303)
     stores = stores_of(request)
     try:
@@ -139,15 +138,25 @@ def signout(request: Request, csrf: str = Form(...)) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, caller: Caller = page(Permission.STATUS)) -> HTMLResponse:
-    """Alerts and flags over time, queues by status, top reasons."""
+    """Alerts and flags over time, the explained fraction, queues by status, top reasons."""
     d = data.dashboard(stores_of(request))
-    return _render(request, "dashboard.html", d=d, charts=json.dumps(_dashboard_charts(d)))
+    return _render(
+        request,
+        "dashboard.html",
+        d=d,
+        charts=json.dumps(_dashboard_charts(d)),
+        titles={code: entry.title for code, entry in BY_CODE.items()},
+    )
 
 
 def _dashboard_charts(d: dict[str, Any]) -> dict[str, Any]:
     return {
         "alerts": {"x": [x for x, _ in d["alert_days"]], "y": [y for _, y in d["alert_days"]]},
         "flags": {"x": [x for x, _ in d["flag_days"]], "y": [y for _, y in d["flag_days"]]},
+        "explained": {
+            "x": [w["end"] for w in d["explained"]["windows"]],
+            "y": [w["fraction"] for w in d["explained"]["windows"]],
+        },
         "reasons": {
             "y": [x for x, _ in d["top_reasons"]][::-1],
             "x": [y for _, y in d["top_reasons"]][::-1],
@@ -160,11 +169,15 @@ def alert_queue(
     request: Request,
     status: str = "",
     user_id: str = "",
+    sort: str = "score",
     page_no: int = Query(1, ge=1, alias="page"),
     per_page: int = Query(50, ge=10, le=200),
     caller: Caller = page(Permission.ALERTS_READ),
 ) -> HTMLResponse:
-    """The alert queue: filter by status or user, highest score first, paged."""
+    """The alert queue: filter by status or user, sort by score, recency or user, paged."""
+    if sort not in monitor_store.ALERT_ORDERS:
+        orders = ", ".join(monitor_store.ALERT_ORDERS)
+        raise HTTPException(422, f"unknown sort {sort!r}: use one of {orders}")
     stores = stores_of(request)
     with stores.engine.connect() as conn:
         rows = monitor_store.list_alerts(
@@ -173,8 +186,9 @@ def alert_queue(
             user_id=user_id or None,
             limit=per_page,
             offset=(page_no - 1) * per_page,
+            sort=sort,
         )
-        total = monitor_store.count_alerts(conn, status or None)
+        total = monitor_store.count_alerts(conn, status or None, user_id or None)
     return _render(
         request,
         "alerts.html",
@@ -183,6 +197,9 @@ def alert_queue(
         page=page_no,
         per_page=per_page,
         status=status,
+        statuses=["", *monitor_store.ALERT_STATUSES],
+        sorts=list(monitor_store.ALERT_ORDERS),
+        sort=sort,
         user_id=user_id,
     )
 
@@ -204,12 +221,19 @@ def alert_page(
         "accesses": [a for _, a, _ in hours],
         "patients": [p for _, _, p in hours],
     }
+    people = data.alert_people(stores, alert)
+    mrn_of = {p["patient_id"]: p["mrn"] for p in people["patients"]}
     return _render(
         request,
         "alert.html",
         alert=alert,
+        hours=hours,
         chart=json.dumps(chart),
+        patients=people["patients"],
+        relationships=people["relationships"],
+        mrn_of=mrn_of,
         can_decide=allowed(caller.role, Permission.ALERTS_DECIDE),
+        can_read_patients=allowed(caller.role, Permission.PATIENTS_READ),
     )
 
 
