@@ -227,6 +227,20 @@ def test_cli_monitor_json_and_population_csv(
     assert rows and {"mrn", "first_access", "last_access", "actions"} <= set(rows[0])
 
 
+def test_population_csv_keeps_formulas_inert() -> None:
+    import io
+
+    from phiwarden.monitor.population import write_rows
+
+    buffer = io.StringIO()
+    write_rows(
+        [{"mrn": "1", "last_name": "=HYPERLINK(1)", "first_name": "-Ann", "accesses": 3}], buffer
+    )
+    row = next(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert row["last_name"] == "'=HYPERLINK(1)" and row["first_name"] == "-Ann"
+    assert row["accesses"] == "3"
+
+
 def test_catalogue_is_complete_and_documented() -> None:
     codes = [d.code for d in DETECTORS]
     assert len(codes) == len(set(codes)) == 17

@@ -23,10 +23,12 @@ from conftest import database_url
 from phiwarden.cli import app
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
+from phiwarden.monitor import run_monitor
 from phiwarden.redflags.catalogue import BY_CODE, Detection
 from phiwarden.redflags.quality import SCENARIO_DETECTOR, quality
 from phiwarden.redflags.scan import ScanResult, run_scan
 from phiwarden.redflags.screen import Registration, screen
+from phiwarden.store.monitor_tables import alerts
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.setup import Stores, initialise
 
@@ -201,6 +203,24 @@ def test_rescan_adds_nothing_and_keeps_resolved_flags(stores: Stores, small_hosp
 
 
 @pytest.mark.usefixtures("cli_env")
+def test_workforce_flags_are_dated_by_the_alert_window(
+    stores: Stores, small_hospital: Path
+) -> None:
+    ingest(stores, small_hospital)
+    run_monitor(stores)
+    run_scan(stores)
+    with stores.engine.connect() as conn:
+        ends = {u: e for u, e in conn.execute(select(alerts.c.user_id, alerts.c.window_end))}
+        flags = conn.execute(
+            select(red_flags.c.user_id, red_flags.c.occurred_at).where(
+                red_flags.c.code == "HC-WORKFORCE"
+            )
+        ).all()
+    assert flags and len(flags) == len(ends)
+    # when the accesses happened, not when the run noticed them
+    assert all(at.date() == ends[user] for user, at in flags)
+
+
 def test_watch_list_add_list_screen_remove(stores: Stores) -> None:
     code, out, err = cli(
         stores, "redflags", "watch", "add", "phone", "(314) 555-0199", "--reason", "test"

@@ -3,12 +3,15 @@ sessions, CSRF, rate limiting, page permissions, and the audit trail of page rea
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select
@@ -28,8 +31,9 @@ from phiwarden.store.setup import Stores, initialise
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web.app import create_app
 from phiwarden.web.audit import verify
-from phiwarden.web.roles import Role
+from phiwarden.web.roles import Permission, Role, allowed
 from phiwarden.web.users import add_user
+from phiwarden.web.views.pages import router as pages_router
 
 PASSWORD = "correct horse battery"
 patients = domain_table("patients")
@@ -237,20 +241,80 @@ def test_flag_patient_and_workforce_pages(site: Stores) -> None:
     assert resolved.status_code == 200 and "Resolution:" in resolved.text
 
 
-@pytest.mark.parametrize(
-    "role,path,allowed",
-    [
-        ("registrar", "/alerts", False),
-        ("billing", "/alerts", False),
-        ("auditor", "/alerts", True),
-        ("registrar", "/flags", True),
-        ("admin", "/flags", True),
-    ],
-)
-def test_page_permissions(site: Stores, role: str, path: str, allowed: bool) -> None:
+def test_workforce_population_downloads_as_csv_and_the_export_is_audited(site: Stores) -> None:
+    from phiwarden.monitor.population import population
+
+    client = signed_in(site, "privacy_officer")
+    with site.engine.connect() as conn:
+        alert = monitor_store.list_alerts(conn, limit=1)[0]
+    first, last = alert["window_start"], alert["window_end"]
+    expected = population(site, alert["user_id"], first, last)
+    got = client.get(f"/workforce/{alert['user_id']}/patients.csv?since={first}&until={last}")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert "attachment" in got.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert [r["mrn"] for r in rows] == [str(r["mrn"]) for r in expected]
+    assert {"address_line", "city", "zip"} <= set(rows[0])
+    backwards = client.get(f"/workforce/{alert['user_id']}/patients.csv?since={last}&until={first}")
+    assert backwards.status_code == 422
+    with site.engine.connect() as conn:
+        exports = conn.execute(
+            select(audit_log.c.actor, audit_log.c.object_id, audit_log.c.detail).where(
+                audit_log.c.action == "export"
+            )
+        ).all()
+    assert any(
+        actor == "u_privacy_officer"
+        and oid == alert["user_id"]
+        and detail["patients"] == len(expected)
+        for actor, oid, detail in exports
+    )
+
+
+#: pages anyone may reach: the sign-in form, signing out, and Plotly's script
+PUBLIC_PAGES = {"/signin", "/signout", "/static/plotly.min.js"}
+
+
+def _page_permissions() -> dict[tuple[str, str], Permission]:
+    """(method, path template) -> the one permission each page route declares."""
+    declared = {}
+    for route in pages_router.routes:
+        assert isinstance(route, APIRoute)
+        if route.path in PUBLIC_PAGES:
+            continue
+        perms = [getattr(d.call, "permission", None) for d in route.dependant.dependencies]
+        perms = [p for p in perms if p is not None]
+        assert len(perms) == 1, f"the page {route.path} declares no permission"
+        for method in route.methods:
+            declared[(method, route.path)] = perms[0]
+    return declared
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_role_against_every_page(site: Stores, role: str) -> None:
+    with site.engine.connect() as conn:
+        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        flag_id = conn.execute(select(red_flags.c.flag_id).limit(1)).scalar_one()
+        mrn = conn.execute(select(patients.c.mrn).limit(1)).scalar_one()
+    ids = {
+        "alert_id": alert["alert_id"],
+        "case_id": alert["case_id"],
+        "user_id": alert["user_id"],
+        "flag_id": flag_id,
+        "mrn": mrn,
+    }
     client = signed_in(site, role)
-    got = client.get(path)
-    assert (got.status_code == 200) == allowed and (got.status_code == 403) != allowed
+    declared = _page_permissions()
+    assert len(declared) >= 11
+    for (method, template), permission in declared.items():
+        url = template.format(**ids)
+        got = client.request(method, url, data={} if method == "POST" else None)
+        if not allowed(role, permission):
+            assert got.status_code == 403, (role, method, url, got.status_code)
+        elif method == "GET":
+            assert got.status_code == 200, (role, url, got.status_code)
+        else:  # allowed, but the empty form is refused before anything changes
+            assert got.status_code == 422, (role, method, url, got.status_code)
 
 
 def test_api_with_a_session_needs_the_csrf_header(site: Stores) -> None:

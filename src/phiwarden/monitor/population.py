@@ -12,7 +12,7 @@ import csv
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ibis.backends import BaseBackend
 from sqlalchemy import select
@@ -108,7 +108,22 @@ def _population(
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Write the population to ``path`` (UTF-8, header row, one patient per line)."""
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c) for c in COLUMNS})
+        write_rows(rows, fh)
+
+
+def write_rows(rows: list[dict[str, Any]], fh: TextIO) -> None:
+    """The population as CSV on an open text stream (a file, or a download's buffer).
+
+    A text cell that a spreadsheet would read as a formula (``=``, ``+``, ``@``, a tab or
+    a carriage return first) is prefixed with ``'`` so the list opens as data.
+    """
+    writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _inert(row.get(c)) for c in COLUMNS})
+
+
+def _inert(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time
 
 from phiwarden.redflags.data import ScanData
 from phiwarden.redflags.finding import Finding
@@ -11,7 +12,7 @@ from phiwarden.redflags.finding import Finding
 def access_alerts(data: ScanData) -> list[Finding]:
     """Every monitoring alert not decided appropriate, one flag per user and window."""
     rows = data.rows(
-        "SELECT alert_id, user_id, score, status, window_start, window_end, reasons, created_at "
+        "SELECT alert_id, user_id, score, status, window_start, window_end, reasons "
         "FROM alerts WHERE status <> 'appropriate' ORDER BY score DESC"
     )
     out: list[Finding] = []
@@ -30,7 +31,12 @@ def access_alerts(data: ScanData) -> list[Finding]:
                     + "; ".join(titles),
                 ),
                 user_id=r["user_id"],
-                occurred_at=r["created_at"],
+                # the suspicious accesses happened in the window, not when the run saw them
+                occurred_at=datetime.combine(_day(r["window_end"]), time(23, 59, 59)),
             )
         )
     return out
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

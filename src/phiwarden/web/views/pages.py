@@ -3,8 +3,10 @@ reads of alerts, flags, patients and workforce histories go to the audit trail."
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +358,29 @@ def patient_page(
     return _render(request, "patient.html", p=view)
 
 
+#: the most patients the workforce page lists; the CSV download has them all
+PAGE_PATIENTS = 500
+
+
+def _window(
+    stores: Any, user_id: str, since: str, until: str
+) -> tuple[list[dict[str, Any]], date | None, date | None]:
+    """The user's alerts and the window to list: the given days, else the top alert's."""
+    with stores.engine.connect() as conn:
+        their = monitor_store.list_alerts(conn, user_id=user_id, limit=100)
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise HTTPException(422, "dates are YYYY-MM-DD") from exc
+    if their:
+        first = first or their[0]["window_start"]
+        last = last or their[0]["window_end"]
+    if first and last and first > last:
+        raise HTTPException(422, "the first day is after the last day")
+    return their, first, last
+
+
 @router.get("/workforce/{user_id}", response_class=HTMLResponse)
 def workforce_page(
     user_id: str,
@@ -365,15 +390,10 @@ def workforce_page(
     caller: Caller = page(Permission.WORKFORCE_READ),
 ) -> HTMLResponse:
     """A workforce member's alerts and the patients they opened in a window."""
-    from datetime import date
-
     from phiwarden.monitor.population import population
 
     stores = stores_of(request)
-    with stores.engine.connect() as conn:
-        their = monitor_store.list_alerts(conn, user_id=user_id, limit=100)
-    first = date.fromisoformat(since) if since else (their[0]["window_start"] if their else None)
-    last = date.fromisoformat(until) if until else (their[0]["window_end"] if their else None)
+    their, first, last = _window(stores, user_id, since, until)
     patients = population(stores, user_id, first, last) if first and last else []
     record(stores, caller, "read", "workforce", user_id)
     return _render(
@@ -381,7 +401,43 @@ def workforce_page(
         "workforce.html",
         user_id=user_id,
         alerts=their,
-        patients=patients,
+        patients=patients[:PAGE_PATIENTS],
+        total=len(patients),
         since=first,
         until=last,
+    )
+
+
+@router.get("/workforce/{user_id}/patients.csv")
+def workforce_csv(
+    user_id: str,
+    request: Request,
+    since: str = "",
+    until: str = "",
+    caller: Caller = page(Permission.WORKFORCE_READ),
+) -> Response:
+    """Every patient the user opened in the window, with mailing address: the list a
+    notification goes to. The export is written to the audit trail."""
+    from phiwarden.monitor.population import population, write_rows
+
+    stores = stores_of(request)
+    _their, first, last = _window(stores, user_id, since, until)
+    if first is None or last is None:
+        raise HTTPException(422, "give the window: since=YYYY-MM-DD&until=YYYY-MM-DD")
+    rows = population(stores, user_id, first, last)
+    buffer = io.StringIO()
+    write_rows(rows, buffer)
+    record(
+        stores,
+        caller,
+        "export",
+        "workforce",
+        user_id,
+        {"since": str(first), "until": str(last), "patients": len(rows)},
+    )
+    name = f"patients-{user_id}-{first}-{last}.csv"
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
