@@ -1,12 +1,18 @@
 """The web surfaces under load: the alert queue with 100k alerts, and the screening
 endpoint at a steady 100 requests per second (figures printed, never asserted).
 
-- Queue: 100,000 alerts in a SQLite store; random pages of ``GET /api/alerts`` (bearer
-  token) and of the ``/alerts`` page (signed-in session), in-process through httpx.
+- Queue: 100,000 alerts in the store; random pages of ``GET /api/alerts`` (bearer token)
+  and of the ``/alerts`` page (signed-in session) in each sort order, with and without a
+  status filter, in-process through httpx.
 - Screening: ``POST /api/screen`` against an index of N persons (default 100k) served by
-  uvicorn on loopback, requests sent at 100/s for 20 s from a thread pool.
+  ``phiwarden serve`` in its own process on loopback, requests sent at 100/s for 20 s
+  from a thread pool.
+
+The store is SQLite, or with ``--database postgres`` scratch databases on the local
+PostgreSQL server (dropped afterwards).
 
     .venv/bin/python benchmarks/bench_web.py [--alerts 100000] [--persons 100000]
+        [--database sqlite|postgres]
 """
 
 from __future__ import annotations
@@ -14,9 +20,9 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -26,6 +32,7 @@ import httpx
 from sqlalchemy import insert
 
 from phiwarden.config import load_settings
+from phiwarden.monitor.store import ALERT_ORDERS, ALERT_STATUSES
 from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
 from phiwarden.store.setup import initialise
 from phiwarden.web.app import create_app
@@ -33,8 +40,12 @@ from phiwarden.web.users import add_user, issue_token
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_screen import build, registration
+from measure import scratch_database
 
 PASSWORD = "correct horse battery"
+PORT = 8799
+#: more undecided alerts than decided ones, as in a working queue
+STATUSES = [*ALERT_STATUSES, "new", "new"]
 
 
 def _pct(values: list[float]) -> str:
@@ -42,11 +53,11 @@ def _pct(values: list[float]) -> str:
     return f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms"
 
 
-def queue(folder: Path, n: int) -> None:
+def queue(folder: Path, n: int, url: str) -> None:
     """Fill the store with ``n`` alerts and time random pages of the queue."""
     from fastapi.testclient import TestClient
 
-    settings = load_settings(folder / "q", f"sqlite:///{folder / 'q.db'}")
+    settings = load_settings(folder / "q", url)
     stores, _ = initialise(settings)
     rng = random.Random(4)
     users = [f"U{i:05d}" for i in range(max(1, n // 20))]
@@ -87,7 +98,7 @@ def queue(folder: Path, n: int) -> None:
                     "window_start": start,
                     "window_end": start,
                     "score": rng.uniform(1, 60),
-                    "status": rng.choice(["open", "open", "needs_investigation", "appropriate"]),
+                    "status": rng.choice(STATUSES),
                     "reasons": [{"code": "volume", "title": "Unusual volume", "evidence": ["x"]}],
                     "patient_ids": ["P1"],
                     "accesses": rng.randint(1, 500),
@@ -117,37 +128,54 @@ def queue(folder: Path, n: int) -> None:
     form = client.get("/signin").text
     pre = re.search(r'name="pre" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
     client.post("/signin", data={"name": "ivy", "password": PASSWORD, "pre": pre})
-    pages: list[float] = []
-    for _ in range(200):
-        page = rng.randrange(1, n // 50)
-        status = rng.choice(["", "open"])
-        t = time.perf_counter()
-        got = client.get(f"/alerts?page={page}&status={status}")
-        pages.append((time.perf_counter() - t) * 1000)
-        assert got.status_code == 200
-    print(f"alert queue with {n:,} alerts: GET /api/alerts {_pct(api)}; /alerts page {_pct(pages)}")
+    pages: dict[str, list[float]] = {sort: [] for sort in ALERT_ORDERS}
+    for sort, times in pages.items():
+        for _ in range(100):
+            page = rng.randrange(1, n // 50)
+            status = rng.choice(["", "new"])
+            t = time.perf_counter()
+            got = client.get(f"/alerts?page={page}&status={status}&sort={sort}")
+            times.append((time.perf_counter() - t) * 1000)
+            assert got.status_code == 200
+    print(f"alert queue with {n:,} alerts ({settings.database_url.split(':')[0]}):")
+    print(f"  GET /api/alerts (score order) {_pct(api)}")
+    for sort, times in pages.items():
+        print(f"  /alerts page, sort={sort} {_pct(times)}")
+    stores.engine.dispose()
 
 
-def screening(folder: Path, persons: int, rate: float = 100.0, seconds: float = 20.0) -> None:
-    """Serve the app with uvicorn and screen registrations at a steady ``rate`` per second."""
-    import uvicorn
-
-    stores, rows = build(folder / "s", persons)
+def screening(
+    folder: Path, persons: int, url: str, rate: float = 100.0, seconds: float = 20.0
+) -> None:
+    """Serve the app with ``phiwarden serve``; screen registrations at ``rate`` per second."""
+    (folder / "s").mkdir(exist_ok=True)
+    stores, rows = build(folder / "s", persons, url)
     add_user(stores.engine, "desk", "registrar", PASSWORD)  # type: ignore[attr-defined]
     token = issue_token(stores.engine, "desk")[1]  # type: ignore[attr-defined]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(stores),
-            host="127.0.0.1",
-            port=8799,  # type: ignore[arg-type]
-            log_level="warning",
-            access_log=False,
-        )
+    # the server runs as deployed, `phiwarden serve` in its own process, so the load
+    # generator here does not share its interpreter
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("phiwarden")),
+            "--data-dir",
+            str(stores.settings.data_dir),  # type: ignore[attr-defined]
+            "--database-url",
+            url,
+            "serve",
+            "--port",
+            str(PORT),
+        ],
+        stdout=subprocess.DEVNULL,
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        raise SystemExit("phiwarden serve did not start within 30 s")
     rng = random.Random(5)
     bodies = [
         registration(rows[rng.randrange(len(rows))]).model_dump(mode="json")
@@ -156,7 +184,7 @@ def screening(folder: Path, persons: int, rate: float = 100.0, seconds: float = 
     latencies: list[float] = []
     errors = 0
     client = httpx.Client(
-        base_url="http://127.0.0.1:8799",
+        base_url=f"http://127.0.0.1:{PORT}",
         headers={"Authorization": f"Bearer {token}"},
         limits=httpx.Limits(max_connections=32),
     )
@@ -176,21 +204,29 @@ def screening(folder: Path, persons: int, rate: float = 100.0, seconds: float = 
                 time.sleep(delay)
             pool.submit(send, body)
     elapsed = time.perf_counter() - start
-    server.should_exit = True
+    server.terminate()
     print(
-        f"screening endpoint against {persons:,} persons: {len(latencies)} requests in "
+        f"screening endpoint against {persons:,} persons ({url.split(':')[0]}): "
+        f"{len(latencies)} requests in "
         f"{elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s), {errors} errors; {_pct(latencies)}"
     )
+    server.wait(timeout=30)
+    stores.engine.dispose()  # type: ignore[attr-defined]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--alerts", type=int, default=100_000)
     ap.add_argument("--persons", type=int, default=100_000)
+    ap.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_web_"))
-    queue(folder, args.alerts)
-    screening(folder, args.persons)
+    (folder / "q").mkdir()
+    (folder / "s").mkdir()
+    with scratch_database(args.database, folder / "q") as url:
+        queue(folder, args.alerts, url)
+    with scratch_database(args.database, folder / "s") as url:
+        screening(folder, args.persons, url)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psutil
+
+#: the PostgreSQL server the benchmarks use (the tests' one): libpq key=value form
+PG_ADMIN = os.environ.get(
+    "PHIWARDEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
 
 
 class PeakRss:
@@ -43,3 +53,28 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+@contextmanager
+def scratch_database(kind: str, folder: Path) -> Iterator[str]:
+    """A store URL for one benchmark: a SQLite file in ``folder``, or a new PostgreSQL
+    database on the local server, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'store.db'}"
+        return
+    if kind != "postgres":
+        raise SystemExit(f"unknown database {kind!r}: use sqlite or postgres")
+    import psycopg
+
+    name = f"phiwarden_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = dict(p.split("=", 1) for p in PG_ADMIN.split())
+    try:
+        yield (
+            f"postgresql+psycopg://{params.get('user', 'postgres')}@"
+            f"{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+        )
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -201,6 +201,14 @@ def test_alert_queue_sorts_pages_and_counts_a_users_alerts(world: Any) -> None:
     assert bad.status_code == 422
 
 
+def test_an_offset_past_64_bits_is_a_422_not_a_500(world: Any) -> None:
+    # found by the schemathesis run: SQLite raised OverflowError on the bound offset
+    client, tokens, _stores = world
+    for path in ("/api/flags", "/api/alerts"):
+        got = client.get(f"{path}?offset={2**63}", headers=_h(tokens["auditor"]))
+        assert got.status_code == 422, (path, got.status_code)
+
+
 def test_reads_and_decisions_are_audited(world: Any) -> None:
     client, tokens, stores = world
     ids = _ids(stores)

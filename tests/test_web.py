@@ -208,6 +208,7 @@ def test_queue_sorts_filters_by_user_and_refuses_an_unknown_sort(site: Stores) -
     mine = client.get(f"/alerts?user_id={user}")
     assert f'Access alerts <small class="muted">{theirs:,}</small>' in mine.text
     assert client.get("/alerts?sort=size").status_code == 422
+    assert client.get(f"/alerts?page={2**62}").status_code == 422
 
 
 def test_flag_patient_and_workforce_pages(site: Stores) -> None:

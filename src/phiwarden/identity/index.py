@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select
 
 from phiwarden.identity.model import BLOCKING, MATCH_THRESHOLD, Parameters
 from phiwarden.identity.records import MATCH_SCHEMA
 from phiwarden.store.arrow_read import read_arrow_many
 from phiwarden.store.identity_tables import identity_index, identity_models
-from phiwarden.store.repositories import domain_table
+from phiwarden.store.repositories import connected, domain_table
 
 _BATCH = 20_000
 INDEX_COLUMNS = [c for c in MATCH_SCHEMA.names if c not in ("record_id", "problems")]
@@ -95,9 +95,9 @@ def write_index(
         return int(key[0])
 
 
-def latest_model(engine: Engine) -> tuple[Parameters, float] | None:
+def latest_model(bind: Engine | Connection) -> tuple[Parameters, float] | None:
     """The newest trained parameters and their threshold, or None before any ``link``."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         row = conn.execute(
             select(identity_models.c.parameters, identity_models.c.threshold)
             .order_by(identity_models.c.model_id.desc())
@@ -108,7 +108,9 @@ def latest_model(engine: Engine) -> tuple[Parameters, float] | None:
     return Parameters.from_dict(row.parameters), float(row.threshold)
 
 
-def candidates(engine: Engine, record: Mapping[str, Any], limit: int = 500) -> list[dict[str, Any]]:
+def candidates(
+    bind: Engine | Connection, record: Mapping[str, Any], limit: int = 500
+) -> list[dict[str, Any]]:
     """Stored patients sharing at least one blocking key with ``record`` (index lookups)."""
     clauses = []
     for cols in BLOCKING:
@@ -119,6 +121,6 @@ def candidates(engine: Engine, record: Mapping[str, Any], limit: int = 500) -> l
             )
     if not clauses:
         return []
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         rows = conn.execute(select(identity_index).where(or_(*clauses)).limit(limit)).mappings()
         return [dict(r) for r in rows]

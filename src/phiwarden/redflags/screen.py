@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz.distance import JaroWinkler
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from phiwarden.identity.index import candidates, latest_model
 from phiwarden.identity.model import describe, score
@@ -98,37 +98,31 @@ def _flag(code: str, detector: str, evidence: list[str] | tuple[str, ...]) -> di
     }
 
 
-def _patient(stores: Stores, mrn: str) -> dict[str, Any] | None:
+def _patient(conn: Connection, mrn: str) -> dict[str, Any] | None:
     p = domain_table("patients")
-    with stores.engine.connect() as conn:
-        row = conn.execute(select(p).where(p.c.mrn == mrn)).mappings().first()
+    row = conn.execute(select(p).where(p.c.mrn == mrn)).mappings().first()
     return dict(row) if row else None
 
 
-def _ssn_owners(stores: Stores, ssn_hash: str) -> list[dict[str, Any]]:
+def _ssn_owners(conn: Connection, ssn_hash: str) -> list[dict[str, Any]]:
     p = domain_table("patients")
     cols = (p.c.patient_id, p.c.mrn, p.c.first_name, p.c.last_name, p.c.dob)
-    with stores.engine.connect() as conn:
-        return [
-            dict(r) for r in conn.execute(select(*cols).where(p.c.ssn_hash == ssn_hash)).mappings()
-        ]
+    return [dict(r) for r in conn.execute(select(*cols).where(p.c.ssn_hash == ssn_hash)).mappings()]
 
 
-def _member_owners(stores: Stores, member_id: str) -> list[str]:
+def _member_owners(conn: Connection, member_id: str) -> list[str]:
     cov, p = domain_table("coverages"), domain_table("patients")
     query = (
         select(p.c.mrn)
         .select_from(cov.join(p, p.c.patient_id == cov.c.patient_id))
         .where(cov.c.member_id == member_id)
     )
-    with stores.engine.connect() as conn:
-        return [str(m) for (m,) in conn.execute(query)]
+    return [str(m) for (m,) in conn.execute(query)]
 
 
-def _watch(stores: Stores) -> Watch:
+def _watch(conn: Connection) -> Watch:
     fw = domain_table("fraud_watch")
-    with stores.engine.connect() as conn:
-        return Watch.from_rows([dict(r) for r in conn.execute(select(fw)).mappings()])
+    return Watch.from_rows([dict(r) for r in conn.execute(select(fw)).mappings()])
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
@@ -137,7 +131,15 @@ def _same_name(a: str | None, b: str | None) -> bool:
 
 
 def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
-    """Screen one registration: flags, evidence, matches, and the prescribed action."""
+    """Screen one registration: flags, evidence, matches, and the prescribed action.
+
+    Every lookup shares one connection: on PostgreSQL each checkout is a round trip.
+    """
+    with stores.engine.connect() as conn:
+        return _screen(conn, stores, reg)
+
+
+def _screen(conn: Connection, stores: Stores, reg: Registration) -> dict[str, Any]:
     first, last = reg.names()
     person = pa.table(
         {
@@ -156,15 +158,15 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
         }
     )
     record = normalise_persons(person, stores.protector.keyed_hash).to_pylist()[0]
-    on_file = _patient(stores, reg.mrn) if reg.mrn else None
+    on_file = _patient(conn, reg.mrn) if reg.mrn else None
     if reg.mrn and on_file is None:
         raise ValueError(f"no patient with MRN {reg.mrn}: leave mrn empty for a new patient")
     flags: list[dict[str, Any]] = []
     matches: list[dict[str, Any]] = []
-    model = latest_model(stores.engine)
+    model = latest_model(conn)
     if model is not None:
         params, threshold = model
-        for cand in candidates(stores.engine, record):
+        for cand in candidates(conn, record):
             s = score(params, record, cand)
             if s.probability >= threshold:
                 matches.append(
@@ -175,7 +177,7 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
                     }
                 )
         matches.sort(key=lambda m: -m["match_probability"])
-    owners = _ssn_owners(stores, record["ssn_hash"]) if record["ssn_hash"] else []
+    owners = _ssn_owners(conn, record["ssn_hash"]) if record["ssn_hash"] else []
     same_person = [o for o in owners if _same_name(o["last_name"], last) and o["dob"] == reg.dob]
     known = on_file is not None or bool(matches) or bool(same_person)
     fields = {
@@ -189,7 +191,7 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
         "photo_on_file": reg.photo_on_file,
     }
     for code, detector, found in registration_hits(
-        fields, _watch(stores), reg.ssn, new_patient=not known
+        fields, _watch(conn), reg.ssn, new_patient=not known
     ):
         flags.append(_flag(code, detector, found))
     own_mrns = {reg.mrn} if reg.mrn else {m["mrn"] for m in matches[:1]}
@@ -219,7 +221,7 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
         if evidence:
             flags.append(_flag("FTC-17", "inconsistent_with_file", evidence))
     if reg.member_id:
-        members = set(_member_owners(stores, reg.member_id))
+        members = set(_member_owners(conn, reg.member_id))
         evidence = []
         if members and not members & own_mrns:
             evidence.append(f"member id is on file as the coverage of MRN {sorted(members)[0]}")

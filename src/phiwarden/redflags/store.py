@@ -28,8 +28,9 @@ def list_flags(
     for column, value in ((red_flags.c.code, code), (red_flags.c.status, status)):
         if value:
             stmt, count = stmt.where(column == value), count.where(column == value)
-    first = _SEVERITY.desc() if order == "severity" else red_flags.c.detected_at.desc()
-    stmt = stmt.order_by(first, red_flags.c.detected_at.desc(), red_flags.c.flag_id)
+    newest = red_flags.c.detected_at.desc()
+    keys = (_SEVERITY.desc(), newest) if order == "severity" else (newest,)
+    stmt = stmt.order_by(*keys, red_flags.c.flag_id)
     with engine.connect() as conn:
         rows = conn.execute(stmt.limit(limit).offset(offset)).mappings().all()
         total = int(conn.execute(count).scalar_one())

@@ -6,7 +6,8 @@ idempotent (an existing key is skipped and counted), so re-running an ingest add
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,17 @@ class InsertResult:
 
     inserted: int
     duplicates: int
+
+
+@contextmanager
+def connected(bind: Engine | Connection) -> Iterator[Connection]:
+    """``bind`` itself when it is a connection (a caller making several lookups shares
+    one), else a connection of the engine for the block."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
 
 
 def domain_table(name: str) -> Table:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from phiwarden.monitor import store as monitor_store
-from phiwarden.web.api.deps import Caller, guard, record, stores_of
+from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -29,7 +29,7 @@ def list_alerts(
     status: str | None = None,
     user_id: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     sort: Sort = "score",
     caller: Caller = Depends(guard(Permission.ALERTS_READ)),
 ) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.users import AuthError, token_user
 
 _BEARER = HTTPBearer(auto_error=False)
+#: the furthest a queue can be paged (databases refuse offsets past 64 bits)
+MAX_OFFSET = 1_000_000_000
 
 
 @dataclass(frozen=True)

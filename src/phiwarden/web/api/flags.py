@@ -11,7 +11,7 @@ from phiwarden.redflags import store as flag_store
 from phiwarden.redflags import watch
 from phiwarden.redflags.catalogue import BY_CODE
 from phiwarden.redflags.screen import Registration, screen
-from phiwarden.web.api.deps import Caller, guard, record, stores_of
+from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
 router = APIRouter(tags=["red flags"])
@@ -38,7 +38,7 @@ def list_flags(
     code: str | None = None,
     status: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     caller: Caller = Depends(guard(Permission.FLAGS_READ)),
 ) -> dict[str, Any]:
     """The red-flag queue, newest first."""

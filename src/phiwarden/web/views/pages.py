@@ -18,7 +18,7 @@ from phiwarden import __version__
 from phiwarden.monitor import store as monitor_store
 from phiwarden.redflags import store as flag_store
 from phiwarden.redflags.catalogue import BY_CODE
-from phiwarden.web.api.deps import Caller, record, stores_of
+from phiwarden.web.api.deps import MAX_OFFSET, Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.sessions import COOKIE, create_session, end_session
 from phiwarden.web.users import AuthError, authenticate
@@ -26,6 +26,8 @@ from phiwarden.web.views import data
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 PRE_COOKIE = "pw_pre"
+#: the last page a queue can show (200 per page stays under MAX_OFFSET)
+MAX_PAGE = MAX_OFFSET // 200
 router = APIRouter(include_in_schema=False)
 
 
@@ -172,7 +174,7 @@ def alert_queue(
     status: str = "",
     user_id: str = "",
     sort: str = "score",
-    page_no: int = Query(1, ge=1, alias="page"),
+    page_no: int = Query(1, ge=1, le=MAX_PAGE, alias="page"),
     per_page: int = Query(50, ge=10, le=200),
     caller: Caller = page(Permission.ALERTS_READ),
 ) -> HTMLResponse:
@@ -282,7 +284,7 @@ def flag_queue(
     request: Request,
     code: str = "",
     status: str = "open",
-    page_no: int = Query(1, ge=1, alias="page"),
+    page_no: int = Query(1, ge=1, le=MAX_PAGE, alias="page"),
     caller: Caller = page(Permission.FLAGS_READ),
 ) -> HTMLResponse:
     """The red-flag queue, most severe first."""
