@@ -84,3 +84,33 @@ def test_cli_verify_exits_non_zero_when_broken(tmp_path: Path, stores: Stores) -
         conn.execute(delete(audit_log).where(audit_log.c.seq == 4))
     bad = subprocess.run([*base, "audit", "verify"], capture_output=True, text=True)
     assert bad.returncode == 1 and "entry 4 is missing" in bad.stderr
+
+
+def test_concurrent_appends_from_threads_and_processes_keep_one_chain(stores: Stores) -> None:
+    # a server runs requests on a thread pool, and may run several worker processes:
+    # every append must read the head of the chain it extends
+    from concurrent.futures import ThreadPoolExecutor
+
+    from phiwarden.store.db import make_engine
+
+    def burst(n: int) -> None:
+        engine = make_engine(stores.settings.database_url)  # a process of its own
+        try:
+            for i in range(n):
+                with engine.begin() as conn:
+                    append(
+                        conn,
+                        actor=f"u{i}",
+                        role="auditor",
+                        action="read",
+                        object_type="alert",
+                        object_id=str(i),
+                        source="t",
+                    )
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(burst, [25] * 8))
+    verdict = verify(stores.engine)
+    assert verdict.ok and verdict.entries == 200, verdict

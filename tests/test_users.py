@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from phiwarden.store.setup import Stores
 from phiwarden.store.web_tables import api_tokens, users
 from phiwarden.web.roles import MATRIX, Permission, Role, allowed
 from phiwarden.web.users import (
+    LAST_USED_EVERY,
     MAX_FAILURES,
     AuthError,
     add_user,
@@ -73,6 +75,31 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(stores: Stores) -> None:
         revoke_token(stores.engine, token_id)
     with pytest.raises(ValueError, match="no user"):
         issue_token(stores.engine, "nobody")
+
+
+def test_token_last_use_is_written_at_most_once_a_minute(stores: Stores) -> None:
+    # every call from a busy system would otherwise queue on the token row's lock
+    add_user(stores.engine, "frontdesk", "registrar", PASSWORD)
+    token_id, token = issue_token(stores.engine, "frontdesk")
+
+    def last_used() -> datetime | None:
+        with stores.engine.connect() as conn:
+            return conn.execute(
+                select(api_tokens.c.last_used_at).where(api_tokens.c.token_id == token_id)
+            ).scalar_one()
+
+    token_user(stores.engine, token)
+    first = last_used()
+    assert first is not None
+    stale = first - LAST_USED_EVERY - timedelta(seconds=1)
+    with stores.engine.begin() as conn:
+        conn.execute(update(api_tokens).values(last_used_at=first - timedelta(seconds=5)))
+    token_user(stores.engine, token)
+    assert last_used() == first - timedelta(seconds=5), "rewritten within the minute"
+    with stores.engine.begin() as conn:
+        conn.execute(update(api_tokens).values(last_used_at=stale))
+    token_user(stores.engine, token)
+    assert last_used() >= first  # type: ignore[operator]
 
 
 def test_every_permission_is_declared_and_deny_by_default() -> None:

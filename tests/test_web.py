@@ -331,3 +331,30 @@ def test_sign_out_ends_the_session(site: Stores) -> None:
     home = client.get("/")
     client.post("/signout", data={"csrf": csrf_of(home.text)})
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_serve_workers_build_the_app_from_the_environment_with_a_thread_cap(
+    site: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what each `phiwarden serve --workers N` process does
+    import anyio.to_thread
+
+    from phiwarden.web.app import app_from_environment
+
+    monkeypatch.setenv("PHIWARDEN_DATA_DIR", str(site.settings.data_dir))
+    monkeypatch.setenv("PHIWARDEN_DATABASE_URL", site.settings.database_url)
+    monkeypatch.setenv("PHIWARDEN_KEY_FILE", str(site.settings.key_file))
+    monkeypatch.setenv("PHIWARDEN_THREADS", "3")
+    app = app_from_environment()
+    seen: list[float] = []
+
+    @app.get("/_threads")
+    async def threads() -> dict[str, float]:
+        seen.append(anyio.to_thread.current_default_thread_limiter().total_tokens)
+        return {}
+
+    with TestClient(app) as client:
+        assert client.get("/health").json()["status"] == "ok"
+        client.get("/_threads")
+    assert seen == [3]
+    app.state.stores.engine.dispose()

@@ -6,10 +6,11 @@ machine-readable results to stdout and nothing else there.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -214,9 +215,21 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (one per core for a busy front desk; each has its own "
+            "sign-in rate limit).",
+        ),
+    ] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(min=1, help="Requests each worker serves at once; more wait their turn."),
+    ] = 8,
 ) -> None:
     """Serve the web UI and API."""
-    _serve(_stores(), host, port)
+    _serve(_stores(), host, port, workers, threads)
 
 
 monitor_app = typer.Typer(
@@ -434,14 +447,32 @@ def listen_atna(
     _print_json(stats.to_json())
 
 
-def _serve(stores: Stores, host: str, port: int) -> None:
+def _serve(stores: Stores, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     import uvicorn
 
     from phiwarden.web.app import create_app
 
-    out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    out.print(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)")
     # No access log: request paths carry MRNs, and PHI stays out of logs.
-    uvicorn.run(create_app(stores), host=host, port=port, log_level="warning", access_log=False)
+    quiet: dict[str, Any] = {"log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(stores, threads), host=host, port=port, **quiet)
+        return
+    # Each worker process opens the same stores, named through the environment.
+    settings = stores.settings
+    os.environ["PHIWARDEN_DATA_DIR"] = str(settings.data_dir)
+    os.environ["PHIWARDEN_DATABASE_URL"] = settings.database_url
+    os.environ["PHIWARDEN_KEY_FILE"] = str(settings.key_file)
+    os.environ["PHIWARDEN_THREADS"] = str(threads)
+    stores.engine.dispose()
+    uvicorn.run(
+        "phiwarden.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        **quiet,
+    )
 
 
 if __name__ == "__main__":

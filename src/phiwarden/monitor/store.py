@@ -336,11 +336,24 @@ def list_alerts(
 ) -> list[dict[str, Any]]:
     """The alert queue in one of :data:`ALERT_ORDERS` (highest score first by default),
     optionally of one status or user."""
+    stmt = alert_page_query(status=status, user_id=user_id, limit=limit, offset=offset, sort=sort)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def alert_page_query(
+    *,
+    status: str | None = None,
+    user_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "score",
+) -> Select[Any]:
+    """The statement :func:`list_alerts` runs (each order has an index, with or without
+    the status filter: see ``store/monitor_tables.py``)."""
     if sort not in ALERT_ORDERS:
         raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(ALERT_ORDERS)}")
     stmt = _alert_filter(select(alerts), status, user_id)
-    stmt = stmt.order_by(*ALERT_ORDERS[sort]).limit(limit).offset(offset)
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+    return stmt.order_by(*ALERT_ORDERS[sort]).limit(limit).offset(offset)
 
 
 def count_alerts(conn: Connection, status: str | None = None, user_id: str | None = None) -> int:

@@ -86,9 +86,16 @@ alerts = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "window_start", "window_end"),
-    Index("ix_alerts_status_score", "status", "score"),
-    # The queue's order (score high to low, then id): pages come off the index.
+    # The queue's orders (monitor.store.ALERT_ORDERS), unfiltered and by status: every
+    # page comes off an index instead of a sort of the whole queue.
     Index("ix_alerts_queue", text("score DESC"), "alert_id"),
+    Index("ix_alerts_recent", text("window_end DESC"), text("score DESC"), "alert_id"),
+    Index("ix_alerts_by_user", "user_id", text("window_end DESC"), "alert_id"),
+    Index("ix_alerts_status_queue", "status", text("score DESC"), "alert_id"),
+    Index(
+        "ix_alerts_status_recent", "status", text("window_end DESC"), text("score DESC"), "alert_id"
+    ),
+    Index("ix_alerts_status_by_user", "status", "user_id", text("window_end DESC"), "alert_id"),
     comment="One user's findings for one window (status new | appropriate | "
     "needs_investigation | violation); reasons and patient_ids are JSON lists.",
 )

@@ -52,7 +52,16 @@ SENSITIVE: frozenset[tuple[str, str]] = frozenset(
 
 #: Indexes on expressions (``score DESC``): Alembic cannot reflect them, so autogenerate
 #: skips them (``include_object``) and their migrations are written by hand.
-EXPRESSION_INDEXES: frozenset[str] = frozenset({"ix_alerts_queue"})
+EXPRESSION_INDEXES: frozenset[str] = frozenset(
+    {
+        "ix_alerts_queue",
+        "ix_alerts_recent",
+        "ix_alerts_by_user",
+        "ix_alerts_status_queue",
+        "ix_alerts_status_recent",
+        "ix_alerts_status_by_user",
+    }
+)
 
 
 def include_object(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:

@@ -8,8 +8,10 @@ failed and where to look (the server log, which holds no PHI).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -24,9 +26,22 @@ from phiwarden.web.views.pages import router as pages_router
 log = logging.getLogger("phiwarden.web")
 
 
-def create_app(stores: Stores) -> FastAPI:
-    """Build the ASGI app over open stores."""
+#: Threads serving requests at once (per worker process). Python runs one thread at a
+#: time: with anyio's default of 40, a burst time-slices every request against 39 others
+#: and all of them finish late; a few threads finish each request in turn.
+THREADS = 8
+
+
+def create_app(stores: Stores, threads: int = THREADS) -> FastAPI:
+    """Build the ASGI app over open stores, serving at most ``threads`` requests at once."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="phiwarden",
         version=__version__,
         description="Access monitoring, identity-theft red flags and casework. "
@@ -80,3 +95,16 @@ def create_app(stores: Stores) -> FastAPI:
     app.include_router(api_router())
     app.include_router(pages_router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app over the stores the environment names (PHIWARDEN_DATA_DIR,
+    PHIWARDEN_DATABASE_URL, PHIWARDEN_KEY_FILE, PHIWARDEN_THREADS): what each worker
+    process of ``phiwarden serve --workers N`` builds for itself."""
+    import os
+
+    from phiwarden.config import load_settings
+    from phiwarden.store.setup import open_stores
+
+    threads = int(os.environ.get("PHIWARDEN_THREADS") or THREADS)
+    return create_app(open_stores(load_settings()), threads)

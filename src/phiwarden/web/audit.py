@@ -8,18 +8,45 @@ first gap where one was deleted.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from phiwarden.store.web_tables import audit_log
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x70687761  # PostgreSQL advisory lock serialising appends
+_THREADS = threading.Lock()
+
+
+@contextmanager
+def serialised(engine: Engine) -> Iterator[None]:
+    """Hold the right to append, across this process's threads and, for a SQLite file,
+    across processes (an flock on a file beside the database).
+
+    Without it, concurrent appends to SQLite wait in its busy handler, which backs off in
+    sleeps of up to 100 ms while holding a pooled connection. PostgreSQL needs only the
+    advisory lock ``append`` takes, which queues waiters in order.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    with _THREADS:
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.audit-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _canonical(entry: dict[str, Any]) -> str:
@@ -59,8 +86,14 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry in the caller's transaction; its sequence number."""
+    # Whoever appends must hold the write lock before reading the head it extends, or two
+    # requests (threads or worker processes) extend the same head.
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        # A write that matches nothing still takes SQLite's write lock (waiting out the
+        # busy timeout), and the read below then sees the latest committed head.
+        conn.execute(update(audit_log).where(audit_log.c.seq < 0).values(seq=audit_log.c.seq))
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()

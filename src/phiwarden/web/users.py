@@ -157,11 +157,22 @@ def revoke_token(engine: Engine, token_id: str) -> None:
         raise ValueError(f"no live token {token_id}: see 'phiwarden users tokens'")
 
 
+#: how stale a token's last-used time may get: writing it on every request would make each
+#: call from one system queue on that row's lock and a commit
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
 def token_user(engine: Engine, token: str) -> User:
     """The user a live bearer token belongs to; AuthError for an unknown or revoked one."""
     with engine.begin() as conn:
         row = conn.execute(
-            select(users.c.user_id, users.c.name, users.c.role, api_tokens.c.token_id)
+            select(
+                users.c.user_id,
+                users.c.name,
+                users.c.role,
+                api_tokens.c.token_id,
+                api_tokens.c.last_used_at,
+            )
             .select_from(api_tokens.join(users, users.c.user_id == api_tokens.c.user_id))
             .where(
                 api_tokens.c.token_hash == sha256(token),
@@ -171,11 +182,13 @@ def token_user(engine: Engine, token: str) -> User:
         ).first()
         if row is None:
             raise AuthError("unknown or revoked token")
-        conn.execute(
-            update(api_tokens)
-            .where(api_tokens.c.token_id == row.token_id)
-            .values(last_used_at=_now())
-        )
+        now = _now()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+            conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.token_id == row.token_id)
+                .values(last_used_at=now)
+            )
         return User(int(row.user_id), row.name, row.role)
 
 

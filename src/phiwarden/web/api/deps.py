@@ -76,8 +76,8 @@ def record(
     object_id: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit entry for the caller."""
-    with stores.engine.begin() as conn:
+    """Append one audit entry for the caller, one append at a time."""
+    with audit.serialised(stores.engine), stores.engine.begin() as conn:
         audit.append(
             conn,
             actor=caller.name,
