@@ -69,3 +69,12 @@ def test_bad_input_is_one_line_and_non_zero(env: Path) -> None:
     assert code == 1 and "unknown format" in err
     code, _, err = run("synth", "--out", str(env / "o"), "--size", "huge")
     assert code == 1 and "huge" in err
+
+
+def test_help_names_the_environment_variables() -> None:
+    # Rich reads "[env X]" as markup and prints nothing of it
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "PHIWARDEN_DATA_DIR" in result.stdout and "PHIWARDEN_DATABASE_URL" in result.stdout
+    serve = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert "--workers" in serve.stdout and "--threads" in serve.stdout

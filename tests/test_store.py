@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import inspect, select
 
@@ -68,7 +69,10 @@ def test_ssn_is_stored_encrypted_and_found_by_keyed_hash(stores: Stores) -> None
         assert [p["patient_id"] for p in found] == ["P1"]
         assert repo.patients_with_ssn(conn, stores.protector, "987-65-4321") == []
         raw = conn.execute(select(DOMAIN_TABLES["patients"].c.ssn_hash)).scalar_one()
-        assert "6789" not in raw
+        # keyed: not the SSN, and not a plain hash anyone could compute from a guessed SSN
+        # (any four digits may appear in 64 hex characters by chance: ~0.1% of keys)
+        assert "123456789" not in raw and len(raw) == 64
+        assert raw not in {hashlib.sha256(s).hexdigest() for s in (b"123456789", b"123-45-6789")}
 
 
 def test_quarantine_keeps_raw_encrypted_and_once(stores: Stores) -> None:

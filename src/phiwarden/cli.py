@@ -36,11 +36,11 @@ app = typer.Typer(
 @app.callback()
 def main(
     data_dir: Annotated[
-        Path | None, typer.Option(help="Where the stores live [env PHIWARDEN_DATA_DIR].")
+        Path | None, typer.Option(help="Where the stores live (env PHIWARDEN_DATA_DIR).")
     ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Operational store URL [env PHIWARDEN_DATABASE_URL]."),
+        typer.Option(help="Operational store URL (env PHIWARDEN_DATABASE_URL)."),
     ] = None,
 ) -> None:
     """phiwarden: access monitoring, identity red flags, breach response and casework."""
