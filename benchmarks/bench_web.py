@@ -12,7 +12,7 @@ The store is SQLite, or with ``--database postgres`` scratch databases on the lo
 PostgreSQL server (dropped afterwards).
 
     .venv/bin/python benchmarks/bench_web.py [--alerts 100000] [--persons 100000]
-        [--database sqlite|postgres] [--workers N] [--skip-queue]
+        [--database sqlite|postgres] [--workers N] [--skip-queue] [--rate 100]
 """
 
 from __future__ import annotations
@@ -277,6 +277,7 @@ def main() -> None:
     ap.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--workers", type=int, default=1, help="phiwarden serve --workers")
     ap.add_argument("--skip-queue", action="store_true")
+    ap.add_argument("--rate", type=float, default=100.0, help="screening requests per second")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_web_"))
     (folder / "q").mkdir()
@@ -285,7 +286,7 @@ def main() -> None:
         with scratch_database(args.database, folder / "q") as url:
             queue(folder, args.alerts, url)
     with scratch_database(args.database, folder / "s") as url:
-        screening(folder, args.persons, url, args.workers)
+        screening(folder, args.persons, url, args.workers, rate=args.rate)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,12 @@ def write_index(
         key = result.inserted_primary_key
         if key is None:
             raise RuntimeError("the store did not return the new model's id")
-        return int(key[0])
+    if engine.dialect.name == "postgresql":
+        # Fresh statistics for the planner: screening looks the index up on every
+        # registration, and until autovacuum analyses the reloaded table its plans guess.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE identity_index")
+    return int(key[0])
 
 
 def latest_model(bind: Engine | Connection) -> tuple[Parameters, float] | None:
