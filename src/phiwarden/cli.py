@@ -6,11 +6,10 @@ machine-readable results to stdout and nothing else there.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,9 +19,9 @@ from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail, progress_bar
 from phiwarden.redflags.cli import redflags_app
-from phiwarden.store.setup import Stores, initialise
+from phiwarden.store.setup import initialise
 from phiwarden.synth.spec import FORMATS as SYNTH_FORMATS
-from phiwarden.web.cli import audit_app, users_app
+from phiwarden.web.cli import audit_app, serve, users_app
 
 app = typer.Typer(
     name="phiwarden",
@@ -201,6 +200,7 @@ def demo(
         fail(_one_line(exc))
     if not no_serve:
         from phiwarden.demo import demo_sign_in
+        from phiwarden.web.cli import serve_stores
 
         name, password = demo_sign_in(stores)
         out.print(
@@ -208,28 +208,7 @@ def demo(
             f"password [bold]{password}[/] (privacy officer; synthetic data only). Ctrl-C stops.",
             highlight=False,
         )
-        _serve(stores, host, port)
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Worker processes (one per core for a busy front desk; each has its own "
-            "sign-in rate limit).",
-        ),
-    ] = 1,
-    threads: Annotated[
-        int,
-        typer.Option(min=1, help="Requests each worker serves at once; more wait their turn."),
-    ] = 8,
-) -> None:
-    """Serve the web UI and API."""
-    _serve(_stores(), host, port, workers, threads)
+        serve_stores(stores, host, port)
 
 
 monitor_app = typer.Typer(
@@ -371,6 +350,7 @@ def link(
 
 app.add_typer(redflags_app, name="redflags")
 app.add_typer(users_app, name="users")
+app.command()(serve)
 app.add_typer(audit_app, name="audit")
 
 listen = typer.Typer(
@@ -445,34 +425,6 @@ def listen_atna(
     except (ValueError, SpoolBusyError, OSError) as exc:
         fail(_one_line(exc))
     _print_json(stats.to_json())
-
-
-def _serve(stores: Stores, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
-    import uvicorn
-
-    from phiwarden.web.app import create_app
-
-    out.print(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)")
-    # No access log: request paths carry MRNs, and PHI stays out of logs.
-    quiet: dict[str, Any] = {"log_level": "warning", "access_log": False}
-    if workers == 1:
-        uvicorn.run(create_app(stores, threads), host=host, port=port, **quiet)
-        return
-    # Each worker process opens the same stores, named through the environment.
-    settings = stores.settings
-    os.environ["PHIWARDEN_DATA_DIR"] = str(settings.data_dir)
-    os.environ["PHIWARDEN_DATABASE_URL"] = settings.database_url
-    os.environ["PHIWARDEN_KEY_FILE"] = str(settings.key_file)
-    os.environ["PHIWARDEN_THREADS"] = str(threads)
-    stores.engine.dispose()
-    uvicorn.run(
-        "phiwarden.web.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **quiet,
-    )
 
 
 if __name__ == "__main__":

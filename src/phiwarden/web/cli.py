@@ -1,8 +1,9 @@
-"""``phiwarden users`` and ``phiwarden audit``: phiwarden's own users, tokens and audit trail."""
+"""``phiwarden serve``, ``phiwarden users`` and ``phiwarden audit``: serving the pages and
+API, phiwarden's own users and tokens, and its audit trail."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,6 +12,7 @@ from phiwarden.cli_common import one_line as _one_line
 from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail
+from phiwarden.store.setup import Stores
 
 users_app = typer.Typer(help="phiwarden's own users, roles and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="phiwarden's own audit trail.", no_args_is_help=True)
@@ -105,3 +107,55 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         out.print(f"audit trail intact: {verdict.entries:,} entries")
     if not verdict.ok:
         fail(f"audit trail broken: {verdict.reason}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (one per core for a busy front desk; each has its own "
+            "sign-in rate limit).",
+        ),
+    ] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(min=1, help="Requests each worker serves at once; more wait their turn."),
+    ] = 8,
+) -> None:
+    """Serve the web UI and API."""
+    serve_stores(_stores(), host, port, workers, threads)
+
+
+def serve_stores(stores: Stores, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+    """Run uvicorn over ``stores``: in this process, or in ``workers`` processes that each
+    open the same stores from the environment."""
+    import os
+
+    import uvicorn
+
+    from phiwarden.web.app import create_app
+
+    out.print(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)")
+    # No access log: request paths carry MRNs, and PHI stays out of logs.
+    quiet: dict[str, Any] = {"log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(stores, threads), host=host, port=port, **quiet)
+        return
+    # Each worker process opens the same stores, named through the environment.
+    settings = stores.settings
+    os.environ["PHIWARDEN_DATA_DIR"] = str(settings.data_dir)
+    os.environ["PHIWARDEN_DATABASE_URL"] = settings.database_url
+    os.environ["PHIWARDEN_KEY_FILE"] = str(settings.key_file)
+    os.environ["PHIWARDEN_THREADS"] = str(threads)
+    stores.engine.dispose()
+    uvicorn.run(
+        "phiwarden.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        **quiet,
+    )
