@@ -33,7 +33,7 @@ import httpx
 from sqlalchemy import insert
 
 from phiwarden.config import load_settings
-from phiwarden.monitor.store import ALERT_ORDERS, ALERT_STATUSES
+from phiwarden.monitor.queue import ALERT_ORDERS, ALERT_STATUSES
 from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
 from phiwarden.store.setup import initialise
 from phiwarden.web.app import create_app

@@ -44,15 +44,29 @@ def database_url(kind: str, root: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(tmp_path: Path) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"phiwarden_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = dict(p.split("=", 1) for p in PG_ADMIN.split())
-    yield f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_url("postgres", tmp_path) as url:
+        yield url
+
+
+def analyse(stores: Stores, hospital: Path) -> None:
+    """Ingest a synthetic hospital's canonical files and run every analysis the pages
+    show: monitoring, linkage of the patient index, the red-flag scan."""
+    from phiwarden.identity.run import link_patient_index
+    from phiwarden.ingest.run import run_ingest
+    from phiwarden.monitor import run_monitor
+    from phiwarden.redflags.scan import run_scan
+
+    run_ingest(
+        [hospital / "canonical"],
+        engine=stores.engine,
+        protector=stores.protector,
+        lake_dir=stores.settings.lake_dir,
+    )
+    run_monitor(stores)
+    link_patient_index(stores)
+    run_scan(stores)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -12,13 +12,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import database_url
+from conftest import analyse, database_url
 from phiwarden.config import load_settings
-from phiwarden.identity.run import link_patient_index
-from phiwarden.ingest.run import run_ingest
-from phiwarden.monitor import run_monitor
-from phiwarden.monitor import store as monitor_store
-from phiwarden.redflags.scan import run_scan
+from phiwarden.monitor import queue as review_queue
 from phiwarden.store.setup import Stores, initialise
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web.api.alerts import Sort
@@ -41,15 +37,7 @@ def world(
     root = tmp_path_factory.mktemp(f"api-{request.param}")
     with database_url(request.param, root) as url:
         stores, _ = initialise(load_settings(root / "data", url))
-        run_ingest(
-            [small_hospital / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        run_monitor(stores)
-        link_patient_index(stores)
-        run_scan(stores)
+        analyse(stores, small_hospital)
         tokens = {}
         for role in Role:
             add_user(stores.engine, f"u_{role.value}", role.value, PASSWORD)
@@ -70,7 +58,7 @@ def _ids(stores: Stores) -> dict[str, str]:
     from phiwarden.store.repositories import domain_table
 
     with stores.engine.connect() as conn:
-        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        alert = review_queue.list_alerts(conn, limit=1)[0]
         flag = conn.execute(select(red_flags.c.flag_id).limit(1)).scalar_one()
         mrn = conn.execute(select(domain_table("patients").c.mrn).limit(1)).scalar_one()
     return {
@@ -189,9 +177,9 @@ def test_no_or_revoked_token_is_401(world: Any) -> None:
 
 def test_alert_queue_sorts_pages_and_counts_a_users_alerts(world: Any) -> None:
     client, tokens, stores = world
-    assert set(get_args(Sort)) == set(monitor_store.ALERT_ORDERS)
+    assert set(get_args(Sort)) == set(review_queue.ALERT_ORDERS)
     with stores.engine.connect() as conn:
-        by_user = [a["alert_id"] for a in monitor_store.list_alerts(conn, sort="user", limit=500)]
+        by_user = [a["alert_id"] for a in review_queue.list_alerts(conn, sort="user", limit=500)]
     got = client.get("/api/alerts?sort=user&limit=500", headers=_h(tokens["auditor"])).json()
     assert [a["alert_id"] for a in got["alerts"]] == by_user and got["sort"] == "user"
     user = got["alerts"][0]["user_id"]

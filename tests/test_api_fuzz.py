@@ -9,11 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from conftest import analyse
 from phiwarden.config import load_settings
-from phiwarden.identity.run import link_patient_index
-from phiwarden.ingest.run import run_ingest
-from phiwarden.monitor import run_monitor
-from phiwarden.redflags.scan import run_scan
 from phiwarden.store.setup import initialise
 from phiwarden.web.app import create_app
 from phiwarden.web.users import add_user, issue_token
@@ -24,15 +21,7 @@ TOKEN: dict[str, str] = {}
 @pytest.fixture
 def api_schema(small_hospital: Path, tmp_path: Path) -> Any:
     stores, _ = initialise(load_settings(tmp_path / "data", f"sqlite:///{tmp_path / 'store.db'}"))
-    run_ingest(
-        [small_hospital / "canonical"],
-        engine=stores.engine,
-        protector=stores.protector,
-        lake_dir=stores.settings.lake_dir,
-    )
-    run_monitor(stores)
-    link_patient_index(stores)
-    run_scan(stores)
+    analyse(stores, small_hospital)
     add_user(stores.engine, "fuzz", "privacy_officer", "correct horse battery")
     TOKEN["value"] = issue_token(stores.engine, "fuzz")[1]
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(stores))

@@ -14,10 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from phiwarden.identity.run import link_patient_index
-from phiwarden.ingest.run import run_ingest
-from phiwarden.monitor import run_monitor
-from phiwarden.redflags.scan import run_scan
+from conftest import analyse
 from phiwarden.store.setup import Stores
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web.app import create_app
@@ -43,15 +40,7 @@ def _free_port() -> int:
 def server(stores: Stores, small_hospital: Path) -> Iterator[str]:
     import uvicorn
 
-    run_ingest(
-        [small_hospital / "canonical"],
-        engine=stores.engine,
-        protector=stores.protector,
-        lake_dir=stores.settings.lake_dir,
-    )
-    run_monitor(stores)
-    link_patient_index(stores)
-    run_scan(stores)
+    analyse(stores, small_hospital)
     add_user(stores.engine, "ivy", "investigator", PASSWORD)
     port = _free_port()
     config = uvicorn.Config(create_app(stores), host="127.0.0.1", port=port, log_level="warning")

@@ -11,7 +11,7 @@ import pytest
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.engine import open_backend
 from phiwarden.monitor import population, run_monitor
-from phiwarden.monitor import store as monitor_store
+from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor.run import MonitorResult
 from phiwarden.store.setup import Stores
 
@@ -40,9 +40,9 @@ def test_monitor_stores_alerts_on_each_database(hospital_stores: Stores) -> None
     assert result.stats["accesses"] == lake
     assert result.alerts, "the small hospital's snoopers raise alerts"
     with hospital_stores.engine.connect() as conn:
-        stored = monitor_store.list_alerts(conn, limit=10_000)
+        stored = review_queue.list_alerts(conn, limit=10_000)
         assert {a["user_id"] for a in stored} == {a.user_id for a in result.alerts}
-        first = monitor_store.get_alert(conn, result.alert_ids[0])
+        first = review_queue.get_alert(conn, result.alert_ids[0])
     assert first is not None and first["reasons"] and first["patient_ids"]
     assert first["case_id"]
 

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as ms
 from phiwarden.store.migrate import alembic_config, upgrade
 from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
@@ -123,9 +124,9 @@ def test_resaving_a_window_updates_the_undecided_alert(stores: Stores) -> None:
     second = _save(stores, W1, [_draft("U1", 5.25, ["P1", "P2"])])
     assert second == first[:1]
     with stores.engine.connect() as conn:
-        assert ms.count_alerts(conn) == 2
-        queue = ms.list_alerts(conn)
-        alert = ms.get_alert(conn, first[0])
+        assert review_queue.count_alerts(conn) == 2
+        queue = review_queue.list_alerts(conn)
+        alert = review_queue.get_alert(conn, first[0])
         run_ids = sorted(conn.execute(select(monitor_runs.c.run_id)).scalars())
         assert len(conn.execute(select(cases)).all()) == 2
     assert [(a["user_id"], a["score"]) for a in queue] == [("U2", 9.0), ("U1", 5.25)]
@@ -145,9 +146,9 @@ def test_a_later_window_joins_the_same_open_case(stores: Stores) -> None:
     with stores.engine.connect() as conn:
         case_id = ms.open_case_of(conn, "U1")
         assert case_id is not None and case_id.startswith("C") and len(case_id) == 11
-        case = ms.get_case(conn, case_id)
+        case = review_queue.get_case(conn, case_id)
         assert ms.open_case_of(conn, "U9") is None
-        assert ms.get_case(conn, "Cnope") is None
+        assert review_queue.get_case(conn, "Cnope") is None
     assert case is not None
     assert case["alert_ids"] == [a1, a2]
     assert (case["user_id"], case["status"], case["kind"]) == ("U1", "open", "access")
@@ -160,9 +161,9 @@ def test_a_decided_alert_is_not_overwritten_by_a_rerun(stores: Stores) -> None:
         ms.decide(conn, a1, "needs_investigation", note="ask manager", decided_by="analyst1")
     _save(stores, W1, [_draft("U1", 8.0, ["P1", "P2", "P3"])])
     with stores.engine.connect() as conn:
-        alert = ms.get_alert(conn, a1)
-        assert ms.list_alerts(conn, status="new") == []
-        assert ms.count_alerts(conn, "needs_investigation") == 1
+        alert = review_queue.get_alert(conn, a1)
+        assert review_queue.list_alerts(conn, status="new") == []
+        assert review_queue.count_alerts(conn, "needs_investigation") == 1
     assert alert is not None
     assert (alert["status"], alert["score"], alert["patient_ids"]) == (
         "needs_investigation",
@@ -183,12 +184,12 @@ def test_appropriate_suppresses_and_closes_the_case(stores: Stores) -> None:
         case_id = ms.open_case_of(conn, "U1")
         assert case_id is not None
         ms.decide(conn, a1, "appropriate", note="family", decided_by="analyst1", now=decided)
-        case = ms.get_case(conn, case_id)
+        case = review_queue.get_case(conn, case_id)
         assert case is not None and case["status"] == "open"  # a2 is still new
         ms.decide(conn, a2, "appropriate", note="same name", decided_by="analyst1", now=decided)
         ms.decide(conn, a2, "appropriate", note="again", decided_by="analyst2", now=decided)
     with stores.engine.connect() as conn:
-        case = ms.get_case(conn, case_id)
+        case = review_queue.get_case(conn, case_id)
         assert ms.suppressed(conn) == {
             ("U1", "P1", "coworker"),
             ("U1", "P2", "coworker"),
@@ -197,7 +198,7 @@ def test_appropriate_suppresses_and_closes_the_case(stores: Stores) -> None:
         assert ms.suppressed(conn, ["U2"]) == set()
         assert len(ms.suppressed(conn, ["U1", "U2"])) == 3
         assert ms.open_case_of(conn, "U1") is None
-        alert = ms.get_alert(conn, a2)
+        alert = review_queue.get_alert(conn, a2)
     assert case is not None
     assert (case["status"], case["closed_at"]) == ("closed", decided)
     assert alert is not None and [d["decided_by"] for d in alert["decisions"]] == [
@@ -209,7 +210,7 @@ def test_appropriate_suppresses_and_closes_the_case(stores: Stores) -> None:
     with stores.engine.connect() as conn:
         new_case = ms.open_case_of(conn, "U1")
         assert new_case is not None and new_case != case_id
-        found = ms.get_case(conn, new_case)
+        found = review_queue.get_case(conn, new_case)
     assert found is not None and found["alert_ids"] == [a3]
 
 
@@ -222,7 +223,7 @@ def test_violation_keeps_the_case_open(stores: Stores) -> None:
     with stores.engine.connect() as conn:
         case_id = ms.open_case_of(conn, "U1")
         assert case_id is not None
-        case = ms.get_case(conn, case_id)
+        case = review_queue.get_case(conn, case_id)
         statuses = dict(conn.execute(select(alerts.c.alert_id, alerts.c.status)).tuples().all())
         assert ms.suppressed(conn) == {("U1", "P3", "coworker")}
     assert case is not None and (case["status"], case["closed_at"]) == ("open", None)
@@ -249,8 +250,8 @@ def test_bad_decision_and_unknown_alert_are_refused(stores: Stores) -> None:
         with pytest.raises(LookupError, match="Anope"):
             ms.decide(conn, "Anope", "violation", note="", decided_by="analyst1")
     with stores.engine.connect() as conn:
-        alert = ms.get_alert(conn, a1)
-        assert ms.get_alert(conn, "Anope") is None
+        alert = review_queue.get_alert(conn, a1)
+        assert review_queue.get_alert(conn, "Anope") is None
     assert alert is not None and (alert["status"], alert["decisions"]) == ("new", [])
 
 
@@ -262,11 +263,11 @@ def test_list_alerts_filters_and_pages(stores: Stores) -> None:
     )
     with stores.engine.begin() as conn:
         ms.decide(conn, ids[0], "violation", note="x", decided_by="a")
-        top = [a["alert_id"] for a in ms.list_alerts(conn)]
-        page = [a["alert_id"] for a in ms.list_alerts(conn, limit=1, offset=1)]
-        mine = [a["alert_id"] for a in ms.list_alerts(conn, user_id="U3")]
-        new = [a["alert_id"] for a in ms.list_alerts(conn, status="new")]
-        assert (ms.count_alerts(conn), ms.count_alerts(conn, "new")) == (3, 2)
+        top = [a["alert_id"] for a in review_queue.list_alerts(conn)]
+        page = [a["alert_id"] for a in review_queue.list_alerts(conn, limit=1, offset=1)]
+        mine = [a["alert_id"] for a in review_queue.list_alerts(conn, user_id="U3")]
+        new = [a["alert_id"] for a in review_queue.list_alerts(conn, status="new")]
+        assert (review_queue.count_alerts(conn), review_queue.count_alerts(conn, "new")) == (3, 2)
     assert top == [*sorted(ids[1:]), ids[0]]
     assert page == [sorted(ids[1:])[1]]
     assert mine == [ids[2]]
@@ -277,23 +278,23 @@ def test_list_alerts_sorts_by_recent_and_user_and_counts_one_user(stores: Stores
     old = _save(stores, W1, [_draft("U2", 9.0, ["P1"]), _draft("U1", 2.0, ["P2"])])
     new = _save(stores, W2, [_draft("U2", 1.0, ["P3"]), _draft("U1", 3.0, ["P4"])])
     with stores.engine.connect() as conn:
-        recent = [a["alert_id"] for a in ms.list_alerts(conn, sort="recent")]
-        by_user = [a["alert_id"] for a in ms.list_alerts(conn, sort="user")]
-        assert ms.count_alerts(conn, user_id="U1") == 2
-        assert ms.count_alerts(conn, "new", "U2") == 2
+        recent = [a["alert_id"] for a in review_queue.list_alerts(conn, sort="recent")]
+        by_user = [a["alert_id"] for a in review_queue.list_alerts(conn, sort="user")]
+        assert review_queue.count_alerts(conn, user_id="U1") == 2
+        assert review_queue.count_alerts(conn, "new", "U2") == 2
         with pytest.raises(ValueError, match="unknown sort"):
-            ms.list_alerts(conn, sort="size")
+            review_queue.list_alerts(conn, sort="size")
     assert recent == [new[1], new[0], old[0], old[1]]
     assert by_user == [new[1], old[1], new[0], old[0]]
 
 
-@pytest.mark.parametrize("sort", list(ms.ALERT_ORDERS))
+@pytest.mark.parametrize("sort", list(review_queue.ALERT_ORDERS))
 @pytest.mark.parametrize("status", [None, "new"])
 def test_every_queue_order_pages_off_an_index(
     stores: Stores, sort: str, status: str | None
 ) -> None:
     # deep pages of 100k alerts stay fast only if no order sorts the whole queue
-    stmt = ms.alert_page_query(status=status, sort=sort, limit=50, offset=5000)
+    stmt = review_queue.alert_page_query(status=status, sort=sort, limit=50, offset=5000)
     with stores.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))

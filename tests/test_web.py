@@ -16,14 +16,10 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select
 
-from conftest import database_url
+from conftest import analyse, database_url
 from phiwarden.config import load_settings
-from phiwarden.identity.run import link_patient_index
-from phiwarden.ingest.run import run_ingest
-from phiwarden.monitor import run_monitor
-from phiwarden.monitor import store as monitor_store
+from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor.catalogue import BY_CODE as DETECTORS
-from phiwarden.redflags.scan import run_scan
 from phiwarden.store.monitor_tables import monitor_runs
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table
@@ -48,15 +44,7 @@ def site(
     root = tmp_path_factory.mktemp(f"web-{request.param}")
     with database_url(request.param, root) as url:
         stores, _ = initialise(load_settings(root / "data", url))
-        run_ingest(
-            [small_hospital / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        run_monitor(stores)
-        link_patient_index(stores)
-        run_scan(stores)
+        analyse(stores, small_hospital)
         for role in Role:
             add_user(stores.engine, f"u_{role.value}", role.value, PASSWORD)
         try:
@@ -155,7 +143,7 @@ def test_dashboard_queue_alert_and_decision(site: Stores) -> None:
     assert done.status_code == 200 and ">violation<" in done.text
     with site.engine.connect() as conn:
         rows = conn.execute(select(audit_log)).mappings().all()
-        assert monitor_store.get_alert(conn, alert_id)["status"] == "violation"  # type: ignore[index]
+        assert review_queue.get_alert(conn, alert_id)["status"] == "violation"  # type: ignore[index]
     seen = {(r["actor"], r["action"], r["object_id"]) for r in rows}
     assert ("u_investigator", "read", alert_id) in seen and (
         "u_investigator",
@@ -168,7 +156,7 @@ def test_dashboard_queue_alert_and_decision(site: Stores) -> None:
 def test_alert_page_shows_evidence_relationships_and_patients(site: Stores) -> None:
     personal = {code for code, d in DETECTORS.items() if d.relationship}
     with site.engine.connect() as conn:
-        queue = monitor_store.list_alerts(conn, limit=10_000)
+        queue = review_queue.list_alerts(conn, limit=10_000)
         mrns = dict(conn.execute(select(patients.c.patient_id, patients.c.mrn)).all())
     alert = next(a for a in queue if any(r["code"] in personal for r in a["reasons"]))
     tie = next(r for r in alert["reasons"] if r["code"] in personal)["evidence"][0]
@@ -200,9 +188,9 @@ def test_dashboard_shows_the_explained_fraction(site: Stores) -> None:
 def test_queue_sorts_filters_by_user_and_refuses_an_unknown_sort(site: Stores) -> None:
     client = signed_in(site, "investigator")
     with site.engine.connect() as conn:
-        recent = [a["alert_id"] for a in monitor_store.list_alerts(conn, sort="recent")]
-        user = monitor_store.list_alerts(conn, limit=1)[0]["user_id"]
-        theirs = monitor_store.count_alerts(conn, user_id=user)
+        recent = [a["alert_id"] for a in review_queue.list_alerts(conn, sort="recent")]
+        user = review_queue.list_alerts(conn, limit=1)[0]["user_id"]
+        theirs = review_queue.count_alerts(conn, user_id=user)
     page = client.get("/alerts?sort=recent")
     assert re.findall(r'<td><a href="/alerts/(A[0-9a-f]+)"', page.text) == recent
     mine = client.get(f"/alerts?user_id={user}")
@@ -219,7 +207,7 @@ def test_flag_patient_and_workforce_pages(site: Stores) -> None:
             .mappings()
             .one()
         )
-        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        alert = review_queue.list_alerts(conn, limit=1)[0]
     page = client.get(f"/flags/{flag['flag_id']}")
     assert page.status_code == 200 and "Prescribed action" in page.text
     patient = client.get(f"/patients/{flag['mrn']}")
@@ -247,7 +235,7 @@ def test_workforce_population_downloads_as_csv_and_the_export_is_audited(site: S
 
     client = signed_in(site, "privacy_officer")
     with site.engine.connect() as conn:
-        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        alert = review_queue.list_alerts(conn, limit=1)[0]
     first, last = alert["window_start"], alert["window_end"]
     expected = population(site, alert["user_id"], first, last)
     got = client.get(f"/workforce/{alert['user_id']}/patients.csv?since={first}&until={last}")
@@ -294,7 +282,7 @@ def _page_permissions() -> dict[tuple[str, str], Permission]:
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_every_role_against_every_page(site: Stores, role: str) -> None:
     with site.engine.connect() as conn:
-        alert = monitor_store.list_alerts(conn, limit=1)[0]
+        alert = review_queue.list_alerts(conn, limit=1)[0]
         flag_id = conn.execute(select(red_flags.c.flag_id).limit(1)).scalar_one()
         mrn = conn.execute(select(patients.c.mrn).limit(1)).scalar_one()
     ids = {

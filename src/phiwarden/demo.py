@@ -19,6 +19,7 @@ from phiwarden.config import Settings
 from phiwarden.console import progress_bar
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.reader import lake_stats
+from phiwarden.monitor import queue as review_queue
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores, initialise
 
@@ -187,10 +188,9 @@ def _print_theft_caught(console: Console, stores: Stores, truth: dict[str, Any])
 
 def _print_caught(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
     """How many injected snoopers have an alert, per scenario, and the seed case."""
-    from phiwarden.monitor import store as monitor_store
 
     with stores.engine.connect() as conn:
-        alerted = {a["user_id"] for a in monitor_store.list_alerts(conn, limit=1_000_000)}
+        alerted = {a["user_id"] for a in review_queue.list_alerts(conn, limit=1_000_000)}
     by: dict[str, list[bool]] = {}
     for case in truth.get("snooping", []):
         by.setdefault(case["scenario"], []).append(case["user_id"] in alerted)

@@ -86,7 +86,7 @@ alerts = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "window_start", "window_end"),
-    # The queue's orders (monitor.store.ALERT_ORDERS), unfiltered and by status: every
+    # The queue's orders (monitor.queue.ALERT_ORDERS), unfiltered and by status: every
     # page comes off an index instead of a sort of the whole queue.
     Index("ix_alerts_queue", text("score DESC"), "alert_id"),
     Index("ix_alerts_recent", text("window_end DESC"), text("score DESC"), "alert_id"),

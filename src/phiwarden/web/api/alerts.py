@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
 from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
@@ -37,10 +38,10 @@ def list_alerts(
     window first (``recent``), or by workforce member (``user``)."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        rows = monitor_store.list_alerts(
+        rows = review_queue.list_alerts(
             conn, status=status, user_id=user_id, limit=limit, offset=offset, sort=sort
         )
-        total = monitor_store.count_alerts(conn, status, user_id)
+        total = review_queue.count_alerts(conn, status, user_id)
     items = [
         {
             k: r[k]
@@ -69,7 +70,7 @@ def get_alert(
     """One alert with its reasons, evidence, patients and decisions (audited)."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        alert = monitor_store.get_alert(conn, alert_id)
+        alert = review_queue.get_alert(conn, alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
     record(stores, caller, "read", "alert", alert_id)
@@ -85,7 +86,7 @@ def get_case(
     """One case: its status and the alerts gathered in it (audited)."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        case = monitor_store.get_case(conn, case_id)
+        case = review_queue.get_case(conn, case_id)
     if case is None:
         raise HTTPException(404, f"no case {case_id}")
     record(stores, caller, "read", "case", case_id)
@@ -110,4 +111,4 @@ def decide(
         raise HTTPException(404, f"no alert {alert_id}") from exc
     record(stores, caller, "decide", "alert", alert_id, {"decision": body.decision})
     with stores.engine.connect() as conn:
-        return monitor_store.get_alert(conn, alert_id) or {}
+        return review_queue.get_alert(conn, alert_id) or {}

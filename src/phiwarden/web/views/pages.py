@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from phiwarden import __version__
+from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
 from phiwarden.redflags import store as flag_store
 from phiwarden.redflags.catalogue import BY_CODE
@@ -179,12 +180,12 @@ def alert_queue(
     caller: Caller = page(Permission.ALERTS_READ),
 ) -> HTMLResponse:
     """The alert queue: filter by status or user, sort by score, recency or user, paged."""
-    if sort not in monitor_store.ALERT_ORDERS:
-        orders = ", ".join(monitor_store.ALERT_ORDERS)
+    if sort not in review_queue.ALERT_ORDERS:
+        orders = ", ".join(review_queue.ALERT_ORDERS)
         raise HTTPException(422, f"unknown sort {sort!r}: use one of {orders}")
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        rows = monitor_store.list_alerts(
+        rows = review_queue.list_alerts(
             conn,
             status=status or None,
             user_id=user_id or None,
@@ -192,7 +193,7 @@ def alert_queue(
             offset=(page_no - 1) * per_page,
             sort=sort,
         )
-        total = monitor_store.count_alerts(conn, status or None, user_id or None)
+        total = review_queue.count_alerts(conn, status or None, user_id or None)
     return _render(
         request,
         "alerts.html",
@@ -201,8 +202,8 @@ def alert_queue(
         page=page_no,
         per_page=per_page,
         status=status,
-        statuses=["", *monitor_store.ALERT_STATUSES],
-        sorts=list(monitor_store.ALERT_ORDERS),
+        statuses=["", *review_queue.ALERT_STATUSES],
+        sorts=list(review_queue.ALERT_ORDERS),
         sort=sort,
         user_id=user_id,
     )
@@ -215,7 +216,7 @@ def alert_page(
     """One alert: the user's access timeline, each reason with evidence, the decision form."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        alert = monitor_store.get_alert(conn, alert_id)
+        alert = review_queue.get_alert(conn, alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
     record(stores, caller, "read", "alert", alert_id)
@@ -248,8 +249,8 @@ def case_page(
     """One case: its status and its alerts."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        case = monitor_store.get_case(conn, case_id)
-        their = [monitor_store.get_alert(conn, a) for a in case["alert_ids"]] if case else []
+        case = review_queue.get_case(conn, case_id)
+        their = [review_queue.get_alert(conn, a) for a in case["alert_ids"]] if case else []
     if case is None:
         raise HTTPException(404, f"no case {case_id}")
     record(stores, caller, "read", "case", case_id)
@@ -369,7 +370,7 @@ def _window(
 ) -> tuple[list[dict[str, Any]], date | None, date | None]:
     """The user's alerts and the window to list: the given days, else the top alert's."""
     with stores.engine.connect() as conn:
-        their = monitor_store.list_alerts(conn, user_id=user_id, limit=100)
+        their = review_queue.list_alerts(conn, user_id=user_id, limit=100)
     try:
         first = date.fromisoformat(since) if since else None
         last = date.fromisoformat(until) if until else None
