@@ -185,6 +185,19 @@ def test_dashboard_shows_the_explained_fraction(site: Stores) -> None:
     assert f"{100 * explained / total:.1f}%" in tile and f"{total:,} accesses" in tile
 
 
+def test_dashboard_top_reasons_count_every_alert_reason(site: Stores) -> None:
+    from collections import Counter
+
+    from phiwarden.store.monitor_tables import alerts
+    from phiwarden.web.views.data import dashboard
+
+    with site.engine.connect() as conn:
+        counts = Counter(r["title"] for (rs,) in conn.execute(select(alerts.c.reasons)) for r in rs)
+    top = dashboard(site)["top_reasons"]
+    assert top and all(counts[reason] == n for reason, n in top)
+    assert [n for _r, n in top] == sorted(counts.values(), reverse=True)[: len(top)]
+
+
 def test_queue_sorts_filters_by_user_and_refuses_an_unknown_sort(site: Stores) -> None:
     client = signed_in(site, "investigator")
     with site.engine.connect() as conn:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.reader import access_events
@@ -17,6 +17,17 @@ from phiwarden.store.monitor_tables import alerts, monitor_runs
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
+
+#: The ten commonest alert reasons, counted in the database: the dashboard is the landing
+#: page, and reading every alert's reasons into Python took 350 ms at 100k alerts.
+_TOP_REASONS = {
+    "sqlite": "SELECT coalesce(json_extract(r.value, '$.title'), json_extract(r.value, '$.code')) "
+    "AS reason, count(*) AS n FROM alerts, json_each(alerts.reasons) AS r "
+    "GROUP BY reason ORDER BY n DESC, reason LIMIT 10",
+    "postgresql": "SELECT coalesce(r->>'title', r->>'code') AS reason, count(*) AS n "
+    "FROM alerts, json_array_elements(alerts.reasons) AS r "
+    "GROUP BY reason ORDER BY n DESC, reason LIMIT 10",
+}
 
 
 def dashboard(stores: Stores) -> dict[str, Any]:
@@ -45,11 +56,8 @@ def dashboard(stores: Stores) -> dict[str, Any]:
             .group_by(red_flags.c.code)
             .order_by(func.count().desc())
         ).all()
-        reasons: dict[str, int] = {}
-        for (rs,) in conn.execute(select(alerts.c.reasons)):
-            for r in rs or []:
-                title = str(r.get("title") or r.get("code"))
-                reasons[title] = reasons.get(title, 0) + 1
+        counted = conn.execute(text(_TOP_REASONS[conn.dialect.name]))
+        top_reasons = [(str(reason), int(n)) for reason, n in counted]
         runs = conn.execute(
             select(monitor_runs.c.window_start, monitor_runs.c.window_end, monitor_runs.c.stats)
             .where(monitor_runs.c.finished_at.is_not(None))
@@ -62,7 +70,7 @@ def dashboard(stores: Stores) -> dict[str, Any]:
         "alert_status": alert_status,
         "flag_status": flag_status,
         "flag_codes": [(c, n) for c, n in flag_codes],
-        "top_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:10],
+        "top_reasons": top_reasons,
     }
 
 
