@@ -37,6 +37,8 @@ class Role(StrEnum):
     HIM_ANALYST = "him_analyst"
     IT_ANALYST = "it_analyst"
     ADMINISTRATOR = "administrator"
+    #: no code, keyword or department told the role (counted in the readiness report)
+    OTHER = "other"
 
 
 class ContactKind(StrEnum):

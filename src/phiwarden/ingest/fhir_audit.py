@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from phiwarden.synth.fhir_audit import ACTION_SYSTEM
+from phiwarden.formats.fhir_codes import ACTION_SYSTEM
 
 #: Canonical access-event columns produced here, plus the FHIR outcome code.
 COLUMNS = (

@@ -2,23 +2,31 @@
 
 Inverts ``synth.fhir_resources``:
 
-- Encounter: type from the ``urn:phiwarden:encounter-type`` coding, else the class
-  (AMB outpatient, IMP inpatient, EMER emergency, VR telehealth), else the type text;
+- Encounter: type through the CodeMap from ``type`` and ``class`` (v3 ActCode AMB
+  outpatient, IMP inpatient, EMER emergency, VR telehealth, HH home health; phiwarden's
+  own type coding; the hospital's mapping; keywords), else null, counted;
   department from the first location (the Location's department), facility from
   ``serviceProvider`` (a department's facility when it names a department); the
   attending is the participant typed ``ATND``. Every other participant, and every one
   with an ``id``, is a care-team row (id = participant id, else ``<encounter>-<n>``;
   role from the ``urn:phiwarden:care-team-role`` coding or the type text).
 - MedicationRequest: drug from the medication concept's text (or display, or the
-  Medication reference), DEA schedule from the phiwarden extension, ``authoredOn``.
+  Medication reference); DEA schedule from phiwarden's extension, else from the RxNorm
+  code or the drug's name through the shipped table of controlled ingredients
+  (:mod:`phiwarden.formats.controlled`) or the hospital's mapping; ``authoredOn``.
 - Observation: every Observation is a lab result; test from ``code``, value from
-  ``value[x]``. The order id (``basedOn`` identifier ``urn:phiwarden:order-id`` or a
-  ServiceRequest reference) is kept only when that order is already in the store: FHIR
-  export carries no orders, and an unknown order must not cost the result.
+  ``value[x]``. The ABO/Rh group (LOINC 882-1) is stored as test ``ABO/Rh`` with its
+  value read as ``A+``, ``O-``..., so the blood-type red flag can use it. The order id
+  (``basedOn`` identifier ``urn:phiwarden:order-id`` or a ServiceRequest reference) is
+  kept only when that order is already in the store: FHIR export carries no orders, and
+  an unknown order must not cost the result.
 """
 
 from __future__ import annotations
 
+import re
+
+from phiwarden.formats import fhir_codes as fc
 from phiwarden.ingest.fhir_directory import Directory
 from phiwarden.ingest.fhir_sink import Sink
 from phiwarden.ingest.fhir_values import (
@@ -33,28 +41,16 @@ from phiwarden.ingest.fhir_values import (
     text,
     wall_clock,
 )
-from phiwarden.synth import fhir_codes as fc
 
-_CLASS_TYPE = {
-    "AMB": "outpatient",
-    "IMP": "inpatient",
-    "ACUTE": "inpatient",
-    "NONAC": "inpatient",
-    "EMER": "emergency",
-    "VR": "telehealth",
-}
+#: LOINC ABO and Rh group [Type] in Blood
+BLOOD_TYPE_LOINC = "882-1"
 _PARTICIPATION = {"ATND", "PART"}
 
 
-def _encounter_type(res: JSON) -> str | None:
-    types = objs(res.get("type"))
-    found = code_in(types, fc.ENCOUNTER_TYPE_SYSTEM)
-    if found:
-        return found
-    for _, code in all_codes(res.get("class")):
-        if code in _CLASS_TYPE:
-            return _CLASS_TYPE[code]
-    return concept_text(types[0]) if types else None
+def _encounter_type(res: JSON, d: Directory) -> str | None:
+    cls = res.get("class")
+    concepts = [*objs(res.get("type")), *(objs(cls) if isinstance(cls, list) else [obj(cls)])]
+    return d.codes.lookup("encounter_type", concepts, own_system=fc.ENCOUNTER_TYPE_SYSTEM)
 
 
 def _care_role(concepts: object) -> str | None:
@@ -101,7 +97,7 @@ def encounter(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
     row: JSON = {
         "encounter_id": ident,
         "patient_id": ref_id(res.get("subject"), "Patient"),
-        "type": _encounter_type(res),
+        "type": _encounter_type(res, d),
         "department_id": d.department_at(ref_id(places[0].get("location"), "Location"))
         if places
         else None,
@@ -120,6 +116,8 @@ def medication_request(res: JSON, location: str, d: Directory, sink: Sink) -> st
     """A ``prescriptions`` row."""
     medication = obj(res.get("medicationReference"))
     schedule = extension(res, fc.EXT_DEA_SCHEDULE)
+    concept = res.get("medicationCodeableConcept")
+    named = [concept] if concept else [{"text": text(medication.get("display"))}]
     row: JSON = {
         "prescription_id": text(res.get("id")),
         "encounter_id": ref_id(res.get("encounter"), "Encounter"),
@@ -130,7 +128,8 @@ def medication_request(res: JSON, location: str, d: Directory, sink: Sink) -> st
         or ref_id(medication, "Medication"),
         "dea_schedule": text(obj(schedule.get("valueCoding")).get("code"))
         or text(schedule.get("valueString"))
-        or text(schedule.get("valueCode")),
+        or text(schedule.get("valueCode"))
+        or d.codes.dea_schedule(named),
         "prescribed_at": wall_clock(res.get("authoredOn")),
     }
     sink.add("prescriptions", row, location)
@@ -163,6 +162,20 @@ def _value(res: JSON) -> str | None:
     return ("true" if flag else "false") if isinstance(flag, bool) else None
 
 
+_BLOOD_GROUP = re.compile(r"\b(AB|A|B|O)\b\W*(?:Rh\W*(?:\(D\))?\W*)?(pos|neg|\+|-)", re.I)
+
+
+def blood_group(value: str | None) -> str | None:
+    """``A+``, ``O-``... from an ABO/Rh value as an export writes it, else the value."""
+    if value is None:
+        return None
+    found = _BLOOD_GROUP.search(value.replace("positive", "pos").replace("negative", "neg"))
+    if found is None:
+        return value
+    sign = "+" if found.group(2).lower() in ("pos", "+") else "-"
+    return found.group(1).upper() + sign
+
+
 def observation(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
     """A ``lab_results`` row."""
     performer = next(
@@ -174,12 +187,13 @@ def observation(res: JSON, location: str, d: Directory, sink: Sink) -> str | Non
         or obj(res.get("effectivePeriod")).get("start")
         or res.get("issued")
     )
+    abo = any(s == fc.LOINC and c == BLOOD_TYPE_LOINC for s, c in all_codes(res.get("code")))
     row: JSON = {
         "result_id": text(res.get("id")),
         "order_id": _order(res, d),
         "patient_id": ref_id(res.get("subject"), "Patient"),
-        "test": concept_text(res.get("code")),
-        "value": _value(res),
+        "test": "ABO/Rh" if abo else concept_text(res.get("code")),
+        "value": blood_group(_value(res)) if abo else _value(res),
         "resulted_by_user_id": performer,
         "resulted_at": wall_clock(effective),
     }

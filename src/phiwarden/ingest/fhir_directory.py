@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from phiwarden.formats.terminology import CodeMap
 from phiwarden.ingest.fhir_values import ref_parts
 
 Row = dict[str, Any]
@@ -46,6 +47,10 @@ class Org:
     name: str | None
     part_of: str | None
     held: list[Held] = field(default_factory=list)
+    #: a department's type concepts and names (its own and its Locations'), for its kind
+    concepts: list[Any] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    kind_value: str | None = None
 
 
 @dataclass
@@ -59,6 +64,10 @@ class Directory:
     people: dict[str, Person] = field(default_factory=dict)
     contact_ids: set[str] = field(default_factory=set)
     known_orders: set[str] | None = None
+    #: standard tables plus the hospital's mapping file; counts what it could not map
+    codes: CodeMap = field(default_factory=CodeMap)
+    #: employee number (identifier type EI) -> workforce user id
+    employee_numbers: dict[str, str] = field(default_factory=dict)
 
     def facility_of(self, org_id: str | None) -> str | None:
         """The facility an Organization is or belongs to (following ``partOf`` upwards)."""

@@ -5,13 +5,17 @@ Inverts ``synth.fhir_resources``:
 - Patient: MRN from the ``urn:phiwarden:mrn`` identifier (else type ``MR``), SSN from
   ``us-ssn`` (else type ``SS``); the official name gives first/middle/last and names of
   use ``old`` the ``previous_names`` ('Last, First;...'); home address and rank-1 phone;
-  gender ``male``/``female``/``other`` as M/F/O; ``deceasedDateTime``'s date; VIP from tag
-  ``vip`` or security label R/V; watch list from tag ``watch-list``; employee link and
-  blood type from the phiwarden extensions. Each ``Patient.contact`` is a contact row.
+  gender ``male``/``female``/``other`` as M/F/O; ``deceasedDateTime``'s date; VIP from a
+  security label R/V (v3 Confidentiality) or a tag whose code or display says VIP,
+  restricted or confidential; watch list from tag ``watch-list``; the employee link from an
+  identifier of type ``EI`` equal to a Practitioner's (else phiwarden's extension); blood
+  type from phiwarden's extension (an Observation LOINC 882-1 carries it otherwise).
+  Each ``Patient.contact`` is a contact row.
 - RelatedPerson: a contact row, unless the same contact already came in a
   ``Patient.contact`` of this run (the export writes each contact both ways).
-- Contact kind from the ``urn:phiwarden:contact-kind`` coding, else v2-0131 N/C and
-  v3-RoleClass GUAR/POLHOLD; the personal relationship from the other concept's text.
+- Contact kind through the CodeMap (v2-0131 N/C, v3 RoleClass GUAR/POLHOLD, v3 RoleCode,
+  the hospital's mapping, keywords), else next of kin, counted; the personal relationship
+  from a v3 RoleCode coding or the text of a concept that is not a kind.
 - Coverage: beneficiary, first payor's name, ``subscriberId``; the subscriber's name and
   birth date from the Patient or RelatedPerson the subscriber reference names.
 
@@ -21,13 +25,14 @@ loaded: the export merges them into the Patient without their ids and validity d
 
 from __future__ import annotations
 
+from phiwarden.domain.enums import ContactKind
+from phiwarden.formats import fhir_codes as fc
 from phiwarden.ingest.fhir_directory import Directory
 from phiwarden.ingest.fhir_sink import Sink
 from phiwarden.ingest.fhir_values import (
     JSON,
     address_fields,
     all_codes,
-    code_in,
     current_address,
     current_name,
     date_part,
@@ -41,7 +46,6 @@ from phiwarden.ingest.fhir_values import (
     ref_id,
     text,
 )
-from phiwarden.synth import fhir_codes as fc
 
 _KIND_BY_CODE = {code: kind for kind, (_, code, _) in fc.CONTACT_KIND_CODES.items()}
 _RELATION_BY_CODE: dict[str, str] = {}
@@ -49,23 +53,38 @@ for _word, _code in fc.PERSONAL_RELATIONSHIP.items():
     _RELATION_BY_CODE.setdefault(_code, _word)
 _SEX = {"male": "M", "female": "F", "other": "O"}
 _CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+_KIND_SYSTEMS = {
+    fc.CONTACT_KIND_SYSTEM,
+    fc.V2_0131,
+    fc.V3_ROLE_CLASS,
+}
+#: Words of a tag (code or display) that mark a restricted record.
+_VIP_WORDS = {"vip", "restricted", "confidential", "celebrity", "high-profile", "r", "v"}
 
 
-def _contact_kind(concepts: object) -> str | None:
-    found = code_in(concepts, fc.CONTACT_KIND_SYSTEM)
-    if found:
+def _contact_kind(concepts: object, d: Directory) -> str:
+    found = d.codes.lookup(
+        "contact_kind", concepts, own_system=fc.CONTACT_KIND_SYSTEM, count_miss=False
+    )
+    if found is not None:
         return found
-    for _, code in all_codes(concepts):
-        if code in _KIND_BY_CODE:
-            return _KIND_BY_CODE[code]
-    return None
+    if not any(code in _RELATION_BY_CODE for _, code in all_codes(concepts)):
+        d.codes.miss("contact_kind", concepts)  # a family relationship alone is next of kin
+    return d.codes.fallback("contact_kind", ContactKind.NEXT_OF_KIN.value)
+
+
+def _is_kind(codes: list[tuple[str | None, str]]) -> bool:
+    return any(
+        s in _KIND_SYSTEMS or (s == fc.V3_ROLE_CODE and c in ("NOK", "ECON", "GUAR", "POLHOLD"))
+        for s, c in codes
+    )
 
 
 def _relationship(concepts: object) -> str | None:
     """The personal relationship: text (or RoleCode) of a concept that is not a kind."""
     for concept in objs(concepts):
         codes = list(all_codes(concept))
-        if any(s == fc.CONTACT_KIND_SYSTEM or c in _KIND_BY_CODE for s, c in codes):
+        if _is_kind(codes):
             continue
         found = text(concept.get("text"))
         if found:
@@ -76,7 +95,7 @@ def _relationship(concepts: object) -> str | None:
     return None
 
 
-def contact_row(node: JSON, contact_id: str | None, patient_id: str | None) -> JSON:
+def contact_row(node: JSON, contact_id: str | None, patient_id: str | None, d: Directory) -> JSON:
     """A ``patient_contacts`` row from a Patient.contact or a RelatedPerson."""
     name = node.get("name")
     first, _, last = name_parts(current_name(name) if isinstance(name, list) else name)
@@ -85,7 +104,7 @@ def contact_row(node: JSON, contact_id: str | None, patient_id: str | None) -> J
     return {
         "contact_id": contact_id,
         "patient_id": patient_id,
-        "kind": _contact_kind(node.get("relationship")),
+        "kind": _contact_kind(node.get("relationship"), d),
         "first_name": first,
         "last_name": last,
         "relationship": _relationship(node.get("relationship")),
@@ -105,9 +124,28 @@ def _previous_names(names: object) -> str | None:
 
 def _flags(res: JSON) -> tuple[bool, bool]:
     meta = obj(res.get("meta"))
-    tags = {c for s, c in all_codes(objs(meta.get("tag"))) if s == fc.PATIENT_FLAG_SYSTEM}
+    tags = objs(meta.get("tag"))
+    own = {c for s, c in all_codes(tags) if s == fc.PATIENT_FLAG_SYSTEM}
     security = {c for s, c in all_codes(objs(meta.get("security"))) if s == _CONFIDENTIALITY}
-    return "vip" in tags or bool(security & {"R", "V"}), "watch-list" in tags
+    words = {
+        w.strip().lower()
+        for tag in tags
+        if tag.get("system") != fc.PATIENT_FLAG_SYSTEM
+        for w in (text(tag.get("code")), text(tag.get("display")))
+        if w
+    }
+    vip = "vip" in own or bool(security & {"R", "V"}) or bool(words & _VIP_WORDS)
+    return vip, "watch-list" in own
+
+
+def _employee(res: JSON, d: Directory) -> str | None:
+    """The workforce member a patient is: a shared EI employee number, else the extension."""
+    for ident in objs(res.get("identifier")):
+        if any(code == "EI" for _, code in all_codes(ident.get("type"))):
+            found = d.employee_numbers.get(text(ident.get("value")) or "")
+            if found is not None:
+                return found
+    return ref_id(extension(res, fc.EXT_EMPLOYEE).get("valueReference"), "Practitioner")
 
 
 def patient(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
@@ -132,9 +170,7 @@ def patient(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
         "deceased_date": date_part(res.get("deceasedDateTime")),
         "vip": vip,
         "watch_list": watch,
-        "employee_user_id": ref_id(
-            extension(res, fc.EXT_EMPLOYEE).get("valueReference"), "Practitioner"
-        ),
+        "employee_user_id": _employee(res, d),
         "blood_type": text(extension(res, fc.EXT_BLOOD_TYPE).get("valueString")),
     }
     sink.add("patients", row, location)
@@ -144,14 +180,14 @@ def patient(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
         contact_id = text(contact.get("id")) or (f"{ident}-contact-{i + 1}" if ident else None)
         if contact_id is not None:
             d.contact_ids.add(contact_id)
-        sink.add("patient_contacts", contact_row(contact, contact_id, ident), location)
+        sink.add("patient_contacts", contact_row(contact, contact_id, ident, d), location)
     return None
 
 
 def related_person(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
     """A contact row for a RelatedPerson not already read as a Patient.contact."""
     ident = text(res.get("id"))
-    row = contact_row(res, ident, ref_id(res.get("patient"), "Patient"))
+    row = contact_row(res, ident, ref_id(res.get("patient"), "Patient"), d)
     if ident is not None:
         d.people[f"RelatedPerson/{ident}"] = (
             row["first_name"],

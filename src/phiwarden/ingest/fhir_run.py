@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from phiwarden.formats import fhir_codes as fc
 from phiwarden.ingest import fhir_admin, fhir_clinical, fhir_person
 from phiwarden.ingest.fhir_audit import AuditExtractor
 from phiwarden.ingest.fhir_bundle import Entry, Unpacked, as_line, read_json_file, unpack
@@ -40,7 +41,6 @@ from phiwarden.ingest.fhir_ndjson import (
 from phiwarden.ingest.fhir_sink import Progress, Sink
 from phiwarden.ingest.fhir_validate import problems
 from phiwarden.ingest.loader import Loader
-from phiwarden.synth import fhir_codes as fc
 
 Mapper = Callable[[dict[str, Any], str, Directory, Sink], str | None]
 
@@ -62,7 +62,7 @@ MAPPERS: dict[str, Mapper] = {
 }
 #: What to do once every resource of a type is read (rows held for a later type).
 FINISH: dict[str, Callable[[Directory, Sink], None]] = {
-    "Organization": fhir_admin.finish_organizations,
+    "Location": fhir_admin.finish_organizations,
     "PractitionerRole": fhir_admin.finish_workforce,
 }
 

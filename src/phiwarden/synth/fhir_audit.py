@@ -35,10 +35,9 @@ import pyarrow.compute as pc
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.canonical_io import read_parquet
 from phiwarden.domain.enums import AUDIT_ACTION_CODES
-from phiwarden.synth.fhir_codes import USER_SYSTEM
+from phiwarden.formats.fhir_codes import ACTION_SYSTEM, USER_SYSTEM
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
-ACTION_SYSTEM = "urn:phiwarden:access-action"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 ACTION_CODES = AUDIT_ACTION_CODES
 BATCH_ROWS = 200_000

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phiwarden.synth import fhir_codes as fc
+from phiwarden.formats import fhir_codes as fc
 from phiwarden.synth.export_io import Row, iso_date, iso_instant
 
 JSON = dict[str, Any]

@@ -20,7 +20,8 @@ from phiwarden.synth.spec import SynthSpec
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-ROLES: tuple[Role, ...] = tuple(Role)
+#: The roles the generator staffs (never "other", which only ingest assigns).
+ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.OTHER)
 KINDS: tuple[DepartmentKind, ...] = tuple(DepartmentKind)
 R = {r: i for i, r in enumerate(ROLES)}
 K = {k: i for i, k in enumerate(KINDS)}

@@ -1,7 +1,8 @@
-"""Code systems, extension URLs and code maps used by the FHIR export.
+"""Code systems, extension URLs and code maps of phiwarden's own FHIR export.
 
-Kept apart from the resource builders so the FHIR reader on the ingest side can import
-the same identifiers (``urn:phiwarden:*`` systems and extension URLs) it must look for.
+The generator writes them; the reader accepts them but never requires them: every
+``urn:phiwarden:*`` coding and phiwarden extension is optional on input, and the standard
+terminologies in :mod:`phiwarden.formats.terminology` are read first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 USER_SYSTEM = "urn:phiwarden:user-id"
 LOGIN_SYSTEM = "urn:phiwarden:login"
 ORDER_SYSTEM = "urn:phiwarden:order-id"
+#: AuditEvent subtype carrying the canonical action (print and search share action E)
+ACTION_SYSTEM = "urn:phiwarden:access-action"
 ROLE_SYSTEM = "urn:phiwarden:role"
 DEPARTMENT_KIND_SYSTEM = "urn:phiwarden:department-kind"
 CONTACT_KIND_SYSTEM = "urn:phiwarden:contact-kind"
