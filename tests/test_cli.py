@@ -45,12 +45,18 @@ def test_init_then_ingest_json_then_quarantine(env: Path) -> None:
         "loaded": {"facilities": 1},
         "quarantined": 1,
         "duplicates_skipped": 0,
+        "directory_gaps": [],
+        "unmapped_codes": [],
+        "inferred": {},
     }
     code, out, _ = run("ingest", str(folder), "--json")
     assert json.loads(out) == {
         "loaded": {"facilities": 0},
         "quarantined": 1,
         "duplicates_skipped": 1,
+        "directory_gaps": [],
+        "unmapped_codes": [],
+        "inferred": {},
     }
     code, out, _ = run("ingest", "--quarantine", "--json")
     rows = json.loads(out)

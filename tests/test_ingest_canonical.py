@@ -66,14 +66,14 @@ def _ingest(stores: Stores, *paths: Path) -> dict[str, object]:
 def test_bad_records_are_quarantined_and_good_ones_load(stores: Stores, hand_made: Path) -> None:
     result = _ingest(stores, hand_made)
     assert result["loaded"] == {
-        "access_events": 3,
+        "access_events": 4,
         "departments": 2,
         "encounters": 2,
         "facilities": 2,
         "patients": 2,
         "workforce": 2,
     }
-    assert result["quarantined"] == 5
+    assert result["quarantined"] == 4
     with stores.engine.connect() as conn:
         rejected = {
             (Path(r["source"]).name, r["location"]): r["reason"] for r in repo.list_quarantine(conn)
@@ -82,10 +82,13 @@ def test_bad_records_are_quarantined_and_good_ones_load(stores: Stores, hand_mad
         ("patients.csv", "line 3"): "dob: cannot read as date32[day]",
         ("patients.csv", "line 4"): "missing required field mrn",
         ("encounters.csv", "line 3"): "unknown reference patient_id=P9",
-        ("access_events.csv", "line 4"): "unknown reference user_id=U9",
         ("access_events.csv", "line 5"): "ts: cannot read as timestamp[us]",
     }
-    assert lake_stats(stores.settings.lake_dir)["rows"] == 3
+    # an access by a user the directory does not hold loads, and is reported as a gap
+    assert result["directory_gaps"] == [
+        {"table": "access_events", "column": "user_id", "records": 1, "examples": ["U9"]}
+    ]
+    assert lake_stats(stores.settings.lake_dir)["rows"] == 4
 
 
 def test_reingest_adds_nothing(stores: Stores, hand_made: Path) -> None:
@@ -94,11 +97,11 @@ def test_reingest_adds_nothing(stores: Stores, hand_made: Path) -> None:
         before = repo.table_counts(conn)
     again = _ingest(stores, hand_made)
     assert sum(again["loaded"].values()) == 0  # type: ignore[union-attr]
-    assert again["duplicates_skipped"] == 2 + 2 + 2 + 2 + 2 + 3
+    assert again["duplicates_skipped"] == 2 + 2 + 2 + 2 + 2 + 4
     with stores.engine.connect() as conn:
         assert repo.table_counts(conn) == before
-        assert repo.count_quarantine(conn) == 5
-    assert lake_stats(stores.settings.lake_dir)["rows"] == 3
+        assert repo.count_quarantine(conn) == 4
+    assert lake_stats(stores.settings.lake_dir)["rows"] == 4
 
 
 def test_ssn_from_a_file_is_never_stored_in_clear(stores: Stores, hand_made: Path) -> None:
@@ -147,15 +150,11 @@ def test_fixed_source_ingested_again_adds_only_what_was_missing(
     stores: Stores, hand_made: Path
 ) -> None:
     _ingest(stores, hand_made)
-    assert lake_stats(stores.settings.lake_dir)["rows"] == 3
-    # The hospital fixes the export: the unknown user becomes U2 and the bad time is fixed.
-    fixed = (
-        FILES["access_events.csv"]
-        .replace(",U9,", ",U2,")
-        .replace("not-a-time", "2026-01-06T10:00:00")
-    )
+    assert lake_stats(stores.settings.lake_dir)["rows"] == 4
+    # The hospital fixes the export: the bad time is fixed.
+    fixed = FILES["access_events.csv"].replace("not-a-time", "2026-01-06T10:00:00")
     (hand_made / "access_events.csv").write_text(fixed)
     again = _ingest(stores, hand_made / "access_events.csv")
-    assert again["loaded"] == {"access_events": 2}
+    assert again["loaded"] == {"access_events": 1}
     assert again["quarantined"] == 0
     assert lake_stats(stores.settings.lake_dir)["rows"] == 5

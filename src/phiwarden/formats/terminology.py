@@ -57,6 +57,19 @@ class MappingError(ValueError):
     """A mapping file that cannot be read, with what to change."""
 
 
+def is_code_mapping(path: Path) -> bool:
+    """True for a code mapping (``[roles]``...); False for an access-log column mapping.
+
+    An access-log layout has a ``[columns]`` table; anything else is read as codes.
+    """
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MappingError(f"cannot read the mapping file {path}: {exc}") from exc
+    return "columns" not in data
+
+
 def _words(value: str) -> str:
     """Lower-case words separated by single spaces, padded, for whole-word search."""
     return " " + " ".join(_WORD.findall(value.lower())) + " "

@@ -63,6 +63,16 @@ def _casefold_resolver(
     return lambda v: folded.get(v.strip().casefold(), fallback)
 
 
+#: Id prefixes of a login or an MRN the directory does not hold: the access still loads
+#: (an unknown account is itself a monitoring signal) and is counted as a directory gap.
+UNKNOWN_LOGIN = "login:"
+UNKNOWN_MRN = "mrn:"
+
+
+def _unknown_as(prefix: str, value: str) -> str | None:
+    return prefix + value.strip() if value.strip() else None
+
+
 def _stripped(value: str) -> str | None:
     return value.strip() or None
 
@@ -100,8 +110,14 @@ def build_resolvers(engine: Engine, mapping: Mapping) -> Resolvers:
     by_name = {name: did for name, did in depts if name is not None}
     btg_true = mapping.btg_true
     return Resolvers(
-        users=Lookup(lambda v: user_map.get(v.strip()), user_map),
-        patients=Lookup(lambda v: patient_map.get(v.strip()), patient_map),
+        users=Lookup(lambda v: user_map.get(v.strip()) or _unknown_as(UNKNOWN_LOGIN, v), user_map),
+        patients=Lookup(
+            lambda v: (
+                patient_map.get(v.strip())
+                or (None if v.strip() in ambiguous else _unknown_as(UNKNOWN_MRN, v))
+            ),
+            patient_map,
+        ),
         actions=Lookup(_casefold_resolver(actions, mapping.action_default), mapping.action_values),
         departments=Lookup(
             _casefold_resolver(by_name) if mapping.department_by_name else _stripped

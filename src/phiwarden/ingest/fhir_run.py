@@ -101,7 +101,7 @@ class FhirRun:
         self.loader = loader
         self.sink = Sink(loader, progress)
         self.progress = progress
-        self.directory = Directory()
+        self.directory = Directory(codes=loader.codes)
         self.files: list[NdjsonFile | BundleFile] = []
 
     # -- quarantine -------------------------------------------------------------------

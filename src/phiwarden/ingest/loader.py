@@ -3,7 +3,12 @@
 A reader hands over batches of raw records of one canonical type with where they came
 from. Good records go to the operational store (idempotent inserts) or the event lake
 (atomic, idempotent partition files); bad ones go to quarantine with source, line and
-reason. Each batch commits as one transaction, so a crash leaves whole batches or none,
+reason. A reference to a record the stores do not hold degrades instead of cascading: an
+optional one (an encounter's department, a prescription's prescriber) loads as null and
+is counted as a directory gap; an access event by a user or of a patient not in the
+directory loads as it is (an unknown account is itself a monitoring signal) and is
+counted. Only a record whose own subject is missing (a coverage of an unknown patient)
+is quarantined. Each batch commits as one transaction, so a crash leaves whole batches or none,
 and running the ingest again completes the load without duplicating anything.
 """
 
@@ -20,6 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
 from phiwarden.domain.canonical import ACCESS_EVENTS, BY_NAME, CanonicalTable
+from phiwarden.formats.terminology import CodeMap
 from phiwarden.ingest.report import IngestReport
 from phiwarden.ingest.validate import validate
 from phiwarden.lake.writer import append_events
@@ -45,11 +51,15 @@ def _json_safe(value: Any) -> Any:
 class Loader:
     """Loads validated batches into the stores and keeps the run's counts."""
 
-    def __init__(self, engine: Engine, protector: Protector, lake_dir: Path) -> None:
+    def __init__(
+        self, engine: Engine, protector: Protector, lake_dir: Path, codes: CodeMap | None = None
+    ) -> None:
         self.engine = engine
         self.protector = protector
         self.lake_dir = lake_dir
         self.report = IngestReport()
+        #: how readers map codes (standard tables plus the hospital's mapping file)
+        self.codes = codes or CodeMap()
         self._known: dict[str, set[str]] = {}
         self._known_arrays: dict[str, pa.Array] = {}
 
@@ -161,7 +171,8 @@ class Loader:
         locate: Locate,
         checked: Collection[str] = (),
     ) -> pa.Table:
-        refs = EVENT_REFERENCES if table is ACCESS_EVENTS else references_of(table)
+        events = table is ACCESS_EVENTS
+        refs = EVENT_REFERENCES if events else references_of(table)
         refs = {column: target for column, target in refs.items() if column not in checked}
         if not refs or good.num_rows == 0:
             return good
@@ -170,6 +181,16 @@ class Loader:
             values = good.column(column)
             known = self.known_array(conn, target)
             bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, known)))
+            if not pc.any(bad).as_py():
+                continue
+            if events or column not in table.required:
+                self.report.gap(table.name, column, pc.filter(values, bad))
+                if not events:  # the record loads without the dangling reference
+                    nulls = pa.nulls(len(values), values.type)
+                    good = good.set_column(
+                        good.schema.get_field_index(column), column, pc.if_else(bad, nulls, values)
+                    )
+                continue
             for i in pc.indices_nonzero(pc.and_(bad, ok)).to_pylist():
                 src_index = indices[i].as_py()
                 self.quarantine(

@@ -1,10 +1,17 @@
-"""What an ingest did: records loaded per type, quarantined, duplicates skipped."""
+"""What an ingest did: records loaded per type, quarantined, duplicates skipped, and the
+directory gaps and unmapped codes a hospital should look at."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: How many distinct missing values a gap keeps as examples.
+GAP_EXAMPLES = 5
 
 
 @dataclass
@@ -15,6 +22,24 @@ class IngestReport:
     quarantined: int = 0
     duplicates_skipped: int = 0
     sources: list[str] = field(default_factory=list)
+    #: (table, column) -> records whose reference names a record not in the stores
+    gaps: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (table, column) -> a few of the missing values, for the message
+    gap_examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: (vocabulary, code) -> times a code could not be mapped (the most frequent first)
+    unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (vocabulary, how) -> values found from a code, a keyword, the mapping or a fallback
+    found_by: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def gap(self, table: str, column: str, missing: pa.Array) -> None:
+        """Count references to records not in the stores, keeping a few examples."""
+        key = (table, column)
+        self.gaps[key] += len(missing)
+        examples = self.gap_examples.setdefault(key, [])
+        if len(examples) < GAP_EXAMPLES:
+            for value in pc.unique(missing).to_pylist()[:GAP_EXAMPLES]:
+                if value not in examples and len(examples) < GAP_EXAMPLES:
+                    examples.append(str(value))
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable form the command-line contract promises."""
@@ -22,6 +47,20 @@ class IngestReport:
             "loaded": dict(sorted(self.loaded.items())),
             "quarantined": self.quarantined,
             "duplicates_skipped": self.duplicates_skipped,
+            "directory_gaps": [
+                {
+                    "table": t,
+                    "column": c,
+                    "records": n,
+                    "examples": self.gap_examples.get((t, c), []),
+                }
+                for (t, c), n in sorted(self.gaps.items())
+            ],
+            "unmapped_codes": [
+                {"vocabulary": v, "code": code, "count": n}
+                for (v, code), n in self.unmapped.most_common(20)
+            ],
+            "inferred": {f"{v}.{how}": n for (v, how), n in sorted(self.found_by.items())},
         }
 
     def merge(self, other: IngestReport) -> None:
@@ -30,3 +69,10 @@ class IngestReport:
         self.quarantined += other.quarantined
         self.duplicates_skipped += other.duplicates_skipped
         self.sources.extend(other.sources)
+        self.gaps.update(other.gaps)
+        for key, examples in other.gap_examples.items():
+            mine = self.gap_examples.setdefault(key, [])
+            mine.extend(e for e in examples if e not in mine)
+            del mine[GAP_EXAMPLES:]
+        self.unmapped.update(other.unmapped)
+        self.found_by.update(other.found_by)

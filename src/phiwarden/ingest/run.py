@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from phiwarden.formats.terminology import CodeMap, is_code_mapping
 from phiwarden.ingest import formats
 from phiwarden.ingest.formats import Progress, UnsupportedFormatError
 from phiwarden.ingest.loader import Loader
@@ -25,13 +26,22 @@ def run_ingest(
     lake_dir: Path,
     fmt: str = "auto",
     mapping: Path | None = None,
+    codes: Path | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Load every path into the stores; returns what was loaded, quarantined and skipped.
 
-    ``mapping`` is an access-log column mapping (TOML) for an EHR export whose columns
-    differ from the bundled Epic-style and generic layouts; it implies ``--format epic``.
+    ``mapping`` is a mapping file (TOML): an access-log column mapping (it has
+    ``[columns]``) for an EHR export whose columns differ from the bundled Epic-style and
+    generic layouts, which implies ``--format epic``; or a code mapping (``[roles]``,
+    ``[department_kinds]``...) that maps the hospital's own codes for every reader, as
+    ``codes`` does (the data directory's ``codes.toml``, say).
     """
+    if mapping is not None and not mapping.is_file():
+        raise FileNotFoundError(f"no such mapping file: {mapping}")
+    if mapping is not None and is_code_mapping(mapping):
+        mapping, codes = None, mapping
+    CodeMap.from_file(codes)  # a bad file fails before anything loads
     if mapping is not None:
         if fmt not in ("auto", "epic"):
             raise UnsupportedFormatError("--mapping applies to access-log exports (--format epic)")
@@ -46,7 +56,7 @@ def run_ingest(
     total = IngestReport()
     for path in paths:
         kind = formats.detect(path) if fmt == "auto" else fmt
-        loader = Loader(engine, protector, lake_dir)
+        loader = Loader(engine, protector, lake_dir, CodeMap.from_file(codes))
         with engine.begin() as conn:
             run_id = repo.start_ingest_run(conn, source=str(path), fmt=kind)
         if mapping is not None:
@@ -64,5 +74,7 @@ def run_ingest(
                 duplicates=loader.report.duplicates_skipped,
             )
         loader.report.sources.append(str(path))
+        loader.report.unmapped.update(loader.codes.unmapped)
+        loader.report.found_by.update(loader.codes.found_by)
         total.merge(loader.report)
     return total

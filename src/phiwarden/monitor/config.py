@@ -52,6 +52,9 @@ class MonitorConfig:
     volume_min_patients: int = 10
     #: after hours: fewest patients opened outside the user's shift, unexplained
     after_hours_min_patients: int = 3
+    #: office hours (local 0-23) of office departments' users with no recorded shift
+    office_start_hour: int = 7
+    office_end_hour: int = 19
     #: consecutive MRNs: shortest run of consecutive MRNs among a user's unexplained patients
     consecutive_mrn_run: int = 3
     #: first access this many days after the patient's last encounter ended (or none)

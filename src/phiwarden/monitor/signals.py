@@ -116,15 +116,43 @@ def with_people(inputs: Inputs) -> ir.Table:
     return j
 
 
-def with_off_shift(openings: ir.Table, workforce: ir.Table) -> ir.Table:
-    """Openings of users with a recorded shift, with ``s``, ``e`` (shift hours) and ``off``.
+#: Department kinds that keep office hours: a user there with no recorded shift works the
+#: facility's office hours (``office_start_hour``..``office_end_hour``). Care runs round
+#: the clock, so a clinical user with no shift is not judged on hours at all.
+OFFICE_KINDS = ("registration", "billing", "coding", "call_center", "him", "it", "admin")
+
+
+def with_off_shift(
+    openings: ir.Table,
+    workforce: ir.Table,
+    departments: ir.Table | None = None,
+    office_hours: tuple[int, int] | None = None,
+) -> ir.Table:
+    """Openings of users with a shift, with ``s``, ``e`` (shift hours) and ``off``.
 
     ``off`` is true an hour or more outside the user's own shift; night shifts wrap
-    midnight (start 19, end 7).
+    midnight (start 19, end 7). With ``departments`` and ``office_hours``, users of an
+    office department with no recorded shift get the office hours.
     """
-    shift = workforce.filter(
-        workforce.shift_start_hour.notnull() & workforce.shift_end_hour.notnull()
-    ).select(uid=workforce.user_id, s=workforce.shift_start_hour, e=workforce.shift_end_hour)
+    w = workforce.select("user_id", "department_id", "shift_start_hour", "shift_end_hour")
+    if departments is not None and office_hours is not None:
+        office = departments.filter(departments.kind.isin(OFFICE_KINDS)).select(
+            od=departments.department_id
+        )
+        w = w.left_join(office, w.department_id == office.od)
+        is_office = w.od.notnull()
+        w = w.select(
+            user_id=w.user_id,
+            shift_start_hour=w.shift_start_hour.fill_null(
+                is_office.ifelse(ibis.literal(office_hours[0], "int64"), ibis.null("int64"))
+            ),
+            shift_end_hour=w.shift_end_hour.fill_null(
+                is_office.ifelse(ibis.literal(office_hours[1], "int64"), ibis.null("int64"))
+            ),
+        )
+    shift = w.filter(w.shift_start_hour.notnull() & w.shift_end_hour.notnull()).select(
+        uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour
+    )
     j = openings.join(shift, openings.user_id == shift.uid)
     hour = j.first.hour().cast("int64")
     length = ((j.e - j.s + 24) % 24).nullif(0).fill_null(24)
