@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 
 from canonical_fixture import build_canonical
+from phiwarden.formats.fhir_codes import RESOURCE_TYPES
 from phiwarden.synth.fhir import write_fhir
 from phiwarden.synth.fhir_audit import assemble, fragments, json_escape, write_audit_events
-from phiwarden.formats.fhir_codes import RESOURCE_TYPES
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 
