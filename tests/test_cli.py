@@ -84,3 +84,12 @@ def test_help_names_the_environment_variables() -> None:
     assert "PHIWARDEN_DATA_DIR" in result.stdout and "PHIWARDEN_DATABASE_URL" in result.stdout
     serve = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert "--workers" in serve.stdout and "--threads" in serve.stdout
+
+
+def test_monitor_on_an_empty_store_says_so_and_fails(env: Path) -> None:
+    assert run("init")[0] == 0
+    for args in (("monitor",), ("monitor", "--json"), ("monitor", "--since", "2026-01-01")):
+        code, out, err = run(*args)
+        assert code == 1 and out == "", args
+        assert "no accesses to review" in err and "phiwarden ingest" in err
+        assert "100" not in err and len(err.strip().splitlines()) == 1

@@ -120,7 +120,11 @@ def ingest(
     ] = "auto",
     mapping: Annotated[
         Path | None,
-        typer.Option(help="Column mapping (TOML) for an access-log export of another EHR."),
+        typer.Option(
+            help="Mapping file (TOML): the hospital's own codes ([roles], [department_kinds], "
+            "...; see docs/mapping.md), or an access-log column layout ([columns]). "
+            "Without it, <data dir>/codes.toml is used when present."
+        ),
     ] = None,
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="List rejected records instead of loading.")
@@ -155,6 +159,7 @@ def ingest(
                 lake_dir=stores.settings.lake_dir,
                 fmt=fmt,
                 mapping=mapping,
+                codes=_default_codes(stores.settings.data_dir),
                 progress=progress,
             )
     except USER_ERRORS as exc:
@@ -162,11 +167,17 @@ def ingest(
     if as_json:
         _print_json(report.to_json())
         return
-    for name, n in sorted(report.loaded.items()):
-        out.print(f"{name:<24}{n:>12,}")
-    out.print(
-        f"quarantined {report.quarantined:,}; duplicates skipped {report.duplicates_skipped:,}"
-    )
+    from phiwarden.ingest.report import print_report
+    from phiwarden.monitor.readiness import print_readiness, readiness
+
+    print_report(out, report)
+    print_readiness(out, readiness(stores))
+
+
+def _default_codes(data_dir: Path) -> Path | None:
+    """The data directory's code mapping, when the hospital keeps one there."""
+    path = data_dir / "codes.toml"
+    return path if path.is_file() else None
 
 
 @app.command()
@@ -174,13 +185,18 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the stores hold: records per type, lake size, quarantine."""
     from phiwarden.demo import store_summary
 
-    summary = store_summary(_stores())
+    from phiwarden.monitor.readiness import print_readiness, readiness
+
+    stores = _stores()
+    summary = store_summary(stores)
+    ready = readiness(stores)
     if as_json:
-        _print_json(summary)
+        _print_json({**summary, "readiness": ready.as_json()})
         return
     from phiwarden.demo import print_store_summary
 
     print_store_summary(out, summary)
+    print_readiness(out, ready)
 
 
 @app.command()
@@ -259,6 +275,20 @@ def monitor(
             )
     except (*USER_ERRORS, ImportError, RuntimeError) as exc:
         fail(_one_line(exc))
+    if not result.stats.get("accesses"):
+        from phiwarden.lake.reader import lake_stats
+
+        if result.window is None and lake_stats(stores.settings.lake_dir)["rows"]:
+            if as_json:
+                _print_json(result.as_json())
+            else:
+                out.print("monitor: no new days in the lake to review")
+            return
+        where = f" from {first or '(start)'} to {last or '(end)'}" if first or last else ""
+        fail(
+            f"no accesses to review{where}: the event lake holds none there; ingest an "
+            "access log first (phiwarden ingest PATH), then run monitor again"
+        )
     if as_json:
         _print_json(result.as_json())
         return

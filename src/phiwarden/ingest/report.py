@@ -76,3 +76,25 @@ class IngestReport:
             del mine[GAP_EXAMPLES:]
         self.unmapped.update(other.unmapped)
         self.found_by.update(other.found_by)
+
+
+def print_report(console: Any, report: IngestReport) -> None:
+    """Print what an ingest loaded, what it rejected, its directory gaps and unmapped codes."""
+    from rich.markup import escape
+
+    for name, n in sorted(report.loaded.items()):
+        console.print(f"{name:<24}{n:>12,}")
+    console.print(
+        f"quarantined {report.quarantined:,}; duplicates skipped {report.duplicates_skipped:,}"
+    )
+    for (table, column), n in sorted(report.gaps.items()):
+        examples = ", ".join(report.gap_examples.get((table, column), []))
+        console.print(
+            f"directory gap: {n:,} {table} name a {column} not loaded (e.g. {escape(examples)})"
+            + (": loaded as it is" if table == "access_events" else ": loaded without it"),
+            highlight=False,
+        )
+    if report.unmapped:
+        console.print("codes nothing mapped (add them to your mapping file, docs/mapping.md):")
+        for (vocabulary, code), n in report.unmapped.most_common(10):
+            console.print(f"  {vocabulary:<16}{escape(code)}  x{n:,}", highlight=False)

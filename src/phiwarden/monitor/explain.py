@@ -347,6 +347,7 @@ def explanation_stats(explained: ir.Table) -> dict[str, object]:
         "accesses": total,
         "explained": total - unexplained,
         "unexplained": unexplained,
-        "explained_fraction": (total - unexplained) / total if total else 1.0,
+        # no accesses explain nothing: None, never a reassuring 100%
+        "explained_fraction": (total - unexplained) / total if total else None,
         "by_template": by_template,
     }

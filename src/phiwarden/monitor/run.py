@@ -141,7 +141,7 @@ def run_monitor(
     config = config or load_config(stores.settings.data_dir)
     window = default_window(stores, since, until)
     if window is None:
-        return MonitorResult(None, [], [], {"accesses": 0, "explained_fraction": 1.0, "alerts": 0})
+        return MonitorResult(None, [], [], {"accesses": 0, "explained_fraction": None, "alerts": 0})
     if con is not None:
         return _run(stores, con, window, config, progress, save)
     with open_backend(settings) as backend:
