@@ -63,6 +63,10 @@ def init() -> None:
     out.print(f"event lake {settings.lake_dir}")
 
 
+#: The dialects ``synth`` writes (docs/synthetic-hospital.md).
+DIALECTS = ("phiwarden", "standard")
+
+
 @app.command()
 def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the hospital into.")],
@@ -75,6 +79,13 @@ def synth(
         str | None,
         typer.Option(help=f"Comma-separated outputs (default all): {','.join(SYNTH_FORMATS)}."),
     ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="phiwarden (its own codes) | standard (FHIR with only standard terminology "
+            "and a hospital's own codes)."
+        ),
+    ] = "phiwarden",
     as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
 ) -> None:
     """Write a synthetic hospital with known answers (ground_truth.json) in every input format."""
@@ -94,8 +105,14 @@ def synth(
                 else base.formats
             ),
         )
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
         with progress_bar(not as_json) as progress:
             result = generate(out_dir, spec, progress=progress)
+        if dialect == "standard" and (out_dir / "fhir").is_dir():
+            from phiwarden.synth.dialect_standard import rewrite_standard
+
+            rewrite_standard(out_dir / "fhir", seed)
     except USER_ERRORS as exc:
         fail(_one_line(exc))
     if as_json:
