@@ -201,7 +201,6 @@ def _default_codes(data_dir: Path) -> Path | None:
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the stores hold: records per type, lake size, quarantine."""
     from phiwarden.demo import store_summary
-
     from phiwarden.monitor.readiness import print_readiness, readiness
 
     stores = _stores()

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, func, select
 
-from phiwarden.lake.reader import list_files
+from phiwarden.lake.layout import list_files
 from phiwarden.store.arrow_read import read_arrow_many
 from phiwarden.store.schema import DOMAIN_TABLES
 from phiwarden.store.setup import Stores
@@ -113,13 +113,9 @@ def readiness(stores: Stores) -> Readiness:
             "workforce_department": _count(
                 conn, "workforce", lambda c: c.department_id.is_not(None)
             ),
-            "workforce_shift": _count(
-                conn, "workforce", lambda c: c.shift_start_hour.is_not(None)
-            ),
+            "workforce_shift": _count(conn, "workforce", lambda c: c.shift_start_hour.is_not(None)),
             "workforce_address": _count(conn, "workforce", lambda c: c.address_line.is_not(None)),
-            "workforce_ended": _count(
-                conn, "workforce", lambda c: c.termination_date.is_not(None)
-            ),
+            "workforce_ended": _count(conn, "workforce", lambda c: c.termination_date.is_not(None)),
             "patients": _count(conn, "patients"),
             "patients_address": _count(conn, "patients", lambda c: c.address_line.is_not(None)),
             "patients_phone": _count(conn, "patients", lambda c: c.phone.is_not(None)),
@@ -184,8 +180,12 @@ def _checks(n: dict[str, int], s: dict[str, float | None]) -> list[Check]:
         "workforce roles",
         _state(s["workforce_role"]),
         f"{_pct(s['workforce_role'])} of {n['workforce']:,} users have a known role"
-        + ("" if (s["workforce_role"] or 0) >= 1 else ": map the rest under [roles] "
-           "(role workflows and peer groups treat them as 'other')"),
+        + (
+            ""
+            if (s["workforce_role"] or 0) >= 1
+            else ": map the rest under [roles] "
+            "(role workflows and peer groups treat them as 'other')"
+        ),
     )
     add(
         "departments",
@@ -198,15 +198,22 @@ def _checks(n: dict[str, int], s: dict[str, float | None]) -> list[Check]:
         "after hours",
         _state(s["workforce_shift"]),
         f"{_pct(s['workforce_shift'])} of users have shift hours"
-        + ("" if (s["workforce_shift"] or 0) >= 1 else "; without: office departments use "
-           "the facility's office hours, clinical users are not judged on hours"),
+        + (
+            ""
+            if (s["workforce_shift"] or 0) >= 1
+            else "; without: office departments use "
+            "the facility's office hours, clinical users are not judged on hours"
+        ),
     )
     add(
         "care teams",
         "ok" if n["care_team"] else "missing",
         f"{n['care_team']:,} care-team rows"
-        + ("" if n["care_team"] else ": only attendings and department encounters explain "
-           "clinical accesses"),
+        + (
+            ""
+            if n["care_team"]
+            else ": only attendings and department encounters explain clinical accesses"
+        ),
     )
     add(
         "relatives",

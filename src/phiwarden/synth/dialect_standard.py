@@ -142,8 +142,9 @@ class StandardDialect:
             res["name"] = self.dept_name.get(res["id"], res.get("name"))
             found = LOCATION_TYPES.get(kind)
             if found is not None:
-                res["type"] = [{"coding": [{"system": V3_ROLE_CODE, "code": found[0],
-                                            "display": found[1]}]}]
+                res["type"] = [
+                    {"coding": [{"system": V3_ROLE_CODE, "code": found[0], "display": found[1]}]}
+                ]
         return res
 
     def practitioner(self, res: JSON) -> JSON:
@@ -157,7 +158,9 @@ class StandardDialect:
         res["identifier"] = [
             {"system": LOGIN_SYSTEM, "value": login},
             {
-                "type": {"coding": [{"system": V2_0203, "code": "EI", "display": "Employee number"}]},
+                "type": {
+                    "coding": [{"system": V2_0203, "code": "EI", "display": "Employee number"}]
+                },
                 "system": EMPLOYEE_SYSTEM,
                 "value": number,
             },
@@ -217,8 +220,9 @@ class StandardDialect:
         ) or any(s.get("code") in ("R", "V") for s in meta.get("security", []))
         res.pop("meta", None)
         if vip:
-            res["meta"] = {"security": [{"system": CONFIDENTIALITY, "code": "R",
-                                         "display": "restricted"}]}
+            res["meta"] = {
+                "security": [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]
+            }
         for contact in res.get("contact", []):
             self._relationships(contact)
         if self.rng.random() < 0.05:
