@@ -32,17 +32,25 @@ phiwarden ingest --quarantine                # what was rejected, where, and why
 - **Required** columns (marked below) must be present in the header; a file without one is
   refused as a whole with the name of the column. Extra columns are ignored.
 - A **bad record** (a value that cannot be read as its type, a missing required value, a
-  reference to a record phiwarden does not have) goes to **quarantine** with the file, the
-  line (CSV) or row (Parquet) and the reason; the good records around it load. The raw
-  record is kept encrypted in the quarantine table so nothing is lost; fix the source and
-  ingest again.
+  required reference to a record phiwarden does not have, such as a coverage of an unknown
+  patient) goes to **quarantine** with the file, the line (CSV) or row (Parquet) and the
+  reason; the good records around it load. The raw record is kept encrypted in the
+  quarantine table so nothing is lost; fix the source and ingest again.
+- A **directory gap** is not a bad record: an optional reference to a record that is not
+  loaded (an encounter's department, a prescription's prescriber) loads as empty, and an
+  access event by a user or of a patient missing from the directory loads as it is (an
+  unknown account is itself a monitoring signal). The ingest report counts each gap with
+  examples (`directory_gaps` in `--json`), and the readiness report shows what the loaded
+  data lets each analysis do (`docs/mapping.md`).
 - **Re-running** an ingest adds nothing: records whose key is already stored are counted as
   `duplicates_skipped`, and access-event files already in the lake are skipped. A crash
   mid-ingest leaves whole batches or none (each batch is one transaction; lake files are
   written to a hidden temporary name and renamed), and running the ingest again completes it.
 - **Sensitive identifiers** (marked below) are never stored in clear: phiwarden keeps them
   encrypted with the key file, with a keyed hash for matching and the last four for display.
-- `--json` prints `{"loaded": {"<type>": n, ...}, "quarantined": n, "duplicates_skipped": n}`.
+- `--json` prints `{"loaded": {"<type>": n, ...}, "quarantined": n, "duplicates_skipped": n,
+  "directory_gaps": [{"table", "column", "records", "examples"}], "unmapped_codes":
+  [{"vocabulary", "code", "count"}], "inferred": {"<vocabulary>.<how>": n}}`.
 - `PHIWARDEN_INGEST_BATCH_ROWS` (default 50,000) sets how many records one transaction
   holds; lower it to use less memory. Access-event batches are fixed at 50,000 rows.
 

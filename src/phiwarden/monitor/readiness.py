@@ -225,7 +225,12 @@ def _checks(n: dict[str, int], s: dict[str, float | None]) -> list[Check]:
         "co-workers and self-access",
         "ok" if n["patients_employee"] else "partial",
         f"{n['patients_employee']:,} patients linked to a workforce member"
-        + ("" if n["patients_employee"] else ": found by name with address or phone only"),
+        + (
+            ""
+            if n["patients_employee"]
+            else ": self-access is found by name with address or phone; co-worker detection needs "
+            "the link (an EI identifier shared with a Practitioner)"
+        ),
     )
     add(
         "restricted records",
