@@ -21,7 +21,6 @@ import json
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from phiwarden.lake.reader import access_events
 from phiwarden.monitor import run_monitor
 from phiwarden.store.setup import Stores, initialise
 from phiwarden.synth import SynthSpec, generate
+from quality import monitor_quality
 
 
 def prepare(out: Path, events: int, seed: int) -> None:
@@ -144,14 +144,8 @@ def main() -> int:
         )
         truth = json.loads((hospital / "ground_truth.json").read_text(encoding="utf-8"))
     stats = result.stats
-    accesses = int(stats["accesses"])
-    snoopers = {c["user_id"]: c["scenario"] for c in truth["snooping"]}
-    alerted = {a.user_id for a in result.alerts}
-    caught = alerted & set(snoopers)
-    false = alerted - set(snoopers)
-    per: dict[str, list[bool]] = defaultdict(list)
-    for user, scenario in snoopers.items():
-        per[scenario].append(user in alerted)
+    q = monitor_quality(result, truth)
+    accesses = q["accesses"]
     print(f"accesses: {accesses:,} over {result.window}")
     print(
         f"explained: {stats['explained_fraction']:.2%} (target >= 94%); "
@@ -159,18 +153,17 @@ def main() -> int:
         f"{stats['unexplained_pairs']:,}"
     )
     print(
-        f"alerts: {len(alerted)}; recall {len(caught) / max(len(snoopers), 1):.3f} "
-        f"({len(caught)}/{len(snoopers)}, target >= 0.95); precision "
-        f"{len(caught) / max(len(alerted), 1):.3f} (target >= 0.8); false alerts {len(false)} "
-        f"= {len(false) / accesses * 100_000:.2f} per 100k accesses (target <= 2)"
+        f"alerts: {q['alerts']}; recall {q['recall']:.3f} "
+        f"({q['caught']}/{q['snoopers']}, target >= 0.95); precision "
+        f"{q['precision']:.3f} (target >= 0.8); false alerts {q['false']} "
+        f"= {q['false_per_100k']:.2f} per 100k accesses (target <= 2)"
     )
     print(
         "recall per scenario: "
-        + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(per.items()))
+        + ", ".join(f"{k} {a}/{b}" for k, (a, b) in q["per_scenario"].items())
     )
-    missed = sorted(set(snoopers) - alerted)
-    if missed:
-        print("missed: " + ", ".join(f"{u} ({snoopers[u]})" for u in missed))
+    if q["missed"]:
+        print("missed: " + ", ".join(q["missed"]))
     print(
         f"monitor run: {wall:.2f} s wall (target <= 20 s at 10M), peak RSS "
         f"{rss.peak / 2**30:.2f} GiB (target <= 3 GB)"
