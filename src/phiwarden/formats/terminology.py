@@ -49,7 +49,7 @@ SECTIONS: dict[str, str] = {
 }
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
-#: (system, code, display, text) of one coding of a concept, or of a concept's text alone.
+#: (system, code, display) of one coding of a concept, or (None, None, text) of its text.
 Coded = tuple[str | None, str | None, str | None]
 
 
@@ -101,6 +101,21 @@ def _standard() -> dict[str, Any]:
         return tomllib.load(f)
 
 
+@cache
+def standard_table(vocabulary: str) -> _Table:
+    """The shipped codes, prefixes and keywords of one vocabulary (read once)."""
+    return _table(_standard().get(vocabulary, {}))
+
+
+def _local_hit(coded: list[Coded], local: dict[str, str]) -> str | None:
+    """The hospital's entry for the first coding matching by ``system|code``, code or text."""
+    for system, code, display in coded:
+        for key in (f"{system}|{code}" if system and code else None, code, display):
+            if key is not None and key.strip().lower() in local:
+                return local[key.strip().lower()]
+    return None
+
+
 def concepts_codings(concepts: Any) -> Iterator[Coded]:
     """(system, code, display) of every coding, and (None, None, text) of every text."""
     items = concepts if isinstance(concepts, list) else [concepts]
@@ -132,7 +147,6 @@ class CodeMap:
     unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: (vocabulary, how) -> times a value was found that way (code, keyword, fallback)
     found_by: Counter[tuple[str, str]] = field(default_factory=Counter)
-    source: str | None = None
 
     @classmethod
     def from_file(cls, path: Path | None) -> CodeMap:
@@ -164,9 +178,11 @@ class CodeMap:
                 f"{path}: [controlled_substances] maps a drug code or name to a DEA schedule "
                 f"(one of {', '.join(SCHEDULES)}); not {bad}"
             )
-        return cls(
-            local=local, drugs={k.strip().lower(): v for k, v in drugs.items()}, source=str(path)
-        )
+        return cls(local=local, drugs={k.strip().lower(): v for k, v in drugs.items()})
+
+    def fresh(self) -> CodeMap:
+        """The same mapping with its counts at zero (one per ingested path)."""
+        return CodeMap(local=self.local, drugs=self.drugs)
 
     def lookup(
         self,
@@ -185,13 +201,11 @@ class CodeMap:
         """
         coded = list(concepts_codings(concepts))
         coded.extend((None, None, n) for n in names if n)
-        local = self.local.get(vocabulary, {})
         allowed = VOCABULARIES[vocabulary]
-        table = _table(_standard().get(vocabulary, {}))
-        for system, code, display in coded:  # 1. the hospital's own entries
-            for key in (f"{system}|{code}" if system and code else None, code, display):
-                if key is not None and key.strip().lower() in local:
-                    return self._hit(vocabulary, "mapping", local[key.strip().lower()])
+        table = standard_table(vocabulary)
+        local = _local_hit(coded, self.local.get(vocabulary, {}))  # 1. the hospital's entries
+        if local is not None:
+            return self._hit(vocabulary, "mapping", local)
         for system, code, _ in coded:  # 2. phiwarden's own codes, then the standard tables
             if code is None:
                 continue
@@ -224,10 +238,9 @@ class CodeMap:
     def dea_schedule(self, concept: Any) -> str | None:
         """The DEA schedule of a medication concept: the hospital's codes, RxNorm, its name."""
         coded = list(concepts_codings(concept))
-        for system, code, display in coded:
-            for key in (f"{system}|{code}" if system and code else None, code, display):
-                if key is not None and key.strip().lower() in self.drugs:
-                    return self.drugs[key.strip().lower()]
+        local = _local_hit(coded, self.drugs)
+        if local is not None:
+            return local
         names = [d for _, _, d in coded if d]
         codes = [c for s, c, _ in coded if s == RXNORM and c]
         return schedule_of(names, codes)
@@ -243,10 +256,3 @@ class CodeMap:
     def role_of_department(self, kind: str | None) -> str | None:
         """The role a user of a department of this kind most likely holds (non-clinical)."""
         return _standard()["role"].get("by_department_kind", {}).get(kind or "")
-
-    def top_unmapped(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The most frequent unmapped codes, for the ingest report."""
-        return [
-            {"vocabulary": v, "code": code, "count": n}
-            for (v, code), n in self.unmapped.most_common(limit)
-        ]

@@ -49,8 +49,6 @@ from phiwarden.ingest.fhir_values import (
 )
 
 _PAYER_TYPES = {"ins", "pay"}
-ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
-V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _LOGIN_TYPES = ("login", "username", "user", "network", "ad")
 
 
@@ -58,7 +56,7 @@ def _kind_concepts(res: JSON) -> list[JSON]:
     """The type concepts of an Organization without its organization-type codings."""
     out = []
     for concept in objs(res.get("type")):
-        kept = [c for c in objs(concept.get("coding")) if c.get("system") != ORG_TYPE]
+        kept = [c for c in objs(concept.get("coding")) if c.get("system") != fc.ORGANIZATION_TYPE]
         out.append({**concept, "coding": kept})
     return out
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from phiwarden.domain.enums import ContactKind
 from phiwarden.formats import fhir_codes as fc
+from phiwarden.formats.terminology import standard_table
 from phiwarden.ingest.fhir_directory import Directory
 from phiwarden.ingest.fhir_sink import Sink
 from phiwarden.ingest.fhir_values import (
@@ -47,17 +48,12 @@ from phiwarden.ingest.fhir_values import (
     text,
 )
 
-_KIND_BY_CODE = {code: kind for kind, (_, code, _) in fc.CONTACT_KIND_CODES.items()}
 _RELATION_BY_CODE: dict[str, str] = {}
 for _word, _code in fc.PERSONAL_RELATIONSHIP.items():
     _RELATION_BY_CODE.setdefault(_code, _word)
 _SEX = {"male": "M", "female": "F", "other": "O"}
-_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-_KIND_SYSTEMS = {
-    fc.CONTACT_KIND_SYSTEM,
-    fc.V2_0131,
-    fc.V3_ROLE_CLASS,
-}
+#: Code systems whose every code names a contact's kind, not a personal relationship.
+_KIND_SYSTEMS = {fc.CONTACT_KIND_SYSTEM, fc.V2_0131, fc.V3_ROLE_CLASS}
 #: Words of a tag (code or display) that mark a restricted record.
 _VIP_WORDS = {"vip", "restricted", "confidential", "celebrity", "high-profile", "r", "v"}
 
@@ -74,10 +70,9 @@ def _contact_kind(concepts: object, d: Directory) -> str:
 
 
 def _is_kind(codes: list[tuple[str | None, str]]) -> bool:
-    return any(
-        s in _KIND_SYSTEMS or (s == fc.V3_ROLE_CODE and c in ("NOK", "ECON", "GUAR", "POLHOLD"))
-        for s, c in codes
-    )
+    """True for a concept naming the contact's kind (a RoleCode such as NOK, say)."""
+    kinds = standard_table("contact_kind").codes
+    return any(s in _KIND_SYSTEMS or c in kinds.get(s or "", {}) for s, c in codes)
 
 
 def _relationship(concepts: object) -> str | None:
@@ -126,7 +121,7 @@ def _flags(res: JSON) -> tuple[bool, bool]:
     meta = obj(res.get("meta"))
     tags = objs(meta.get("tag"))
     own = {c for s, c in all_codes(tags) if s == fc.PATIENT_FLAG_SYSTEM}
-    security = {c for s, c in all_codes(objs(meta.get("security"))) if s == _CONFIDENTIALITY}
+    security = {c for s, c in all_codes(objs(meta.get("security"))) if s == fc.V3_CONFIDENTIALITY}
     words = {
         w.strip().lower()
         for tag in tags

@@ -41,7 +41,7 @@ def run_ingest(
         raise FileNotFoundError(f"no such mapping file: {mapping}")
     if mapping is not None and is_code_mapping(mapping):
         mapping, codes = None, mapping
-    CodeMap.from_file(codes)  # a bad file fails before anything loads
+    code_map = CodeMap.from_file(codes)  # a bad file fails before anything loads
     if mapping is not None:
         if fmt not in ("auto", "epic"):
             raise UnsupportedFormatError("--mapping applies to access-log exports (--format epic)")
@@ -56,7 +56,7 @@ def run_ingest(
     total = IngestReport()
     for path in paths:
         kind = formats.detect(path) if fmt == "auto" else fmt
-        loader = Loader(engine, protector, lake_dir, CodeMap.from_file(codes))
+        loader = Loader(engine, protector, lake_dir, code_map.fresh())
         with engine.begin() as conn:
             run_id = repo.start_ingest_run(conn, source=str(path), fmt=kind)
         if mapping is not None:

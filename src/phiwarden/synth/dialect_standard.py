@@ -40,10 +40,6 @@ JOB_CODES = f"{HOSPITAL}/CodeSystem/job-code"
 MRN_SYSTEM = f"{HOSPITAL}/sid/mrn"
 LOGIN_SYSTEM = f"{HOSPITAL}/sid/username"
 EMPLOYEE_SYSTEM = f"{HOSPITAL}/sid/employee-number"
-PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"
-V3_ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 #: canonical role -> (local job code, display or None, standard practitioner-role code)
 JOBS: dict[str, tuple[str, str | None, str | None]] = {
@@ -143,7 +139,7 @@ class StandardDialect:
             found = LOCATION_TYPES.get(kind)
             if found is not None:
                 res["type"] = [
-                    {"coding": [{"system": V3_ROLE_CODE, "code": found[0], "display": found[1]}]}
+                    {"coding": [{"system": fc.V3_ROLE_CODE, "code": found[0], "display": found[1]}]}
                 ]
         return res
 
@@ -159,7 +155,7 @@ class StandardDialect:
             {"system": LOGIN_SYSTEM, "value": login},
             {
                 "type": {
-                    "coding": [{"system": V2_0203, "code": "EI", "display": "Employee number"}]
+                    "coding": [{"system": fc.V2_0203, "code": "EI", "display": "Employee number"}]
                 },
                 "system": EMPLOYEE_SYSTEM,
                 "value": number,
@@ -185,7 +181,7 @@ class StandardDialect:
             coding[0]["display"] = display
         concepts: list[JSON] = [{"coding": coding}]
         if standard and self.rng.random() < 0.7:
-            concepts.append({"coding": [{"system": PRACTITIONER_ROLE, "code": standard}]})
+            concepts.append({"coding": [{"system": fc.PRACTITIONER_ROLE, "code": standard}]})
         res["code"] = concepts
         _no_extensions(res)
         if self.rng.random() < 0.33:
@@ -208,7 +204,7 @@ class StandardDialect:
         if employee and employee in self.employee:
             res.setdefault("identifier", []).append(
                 {
-                    "type": {"coding": [{"system": V2_0203, "code": "EI"}]},
+                    "type": {"coding": [{"system": fc.V2_0203, "code": "EI"}]},
                     "system": EMPLOYEE_SYSTEM,
                     "value": self.employee[employee],
                 }
@@ -221,7 +217,9 @@ class StandardDialect:
         res.pop("meta", None)
         if vip:
             res["meta"] = {
-                "security": [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]
+                "security": [
+                    {"system": fc.V3_CONFIDENTIALITY, "code": "R", "display": "restricted"}
+                ]
             }
         for contact in res.get("contact", []):
             self._relationships(contact)
