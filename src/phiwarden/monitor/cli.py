@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,10 @@ from phiwarden.cli_common import one_line as _one_line
 from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail, progress_bar
+
+if TYPE_CHECKING:  # the monitor itself is imported when the command runs (start-up stays fast)
+    from phiwarden.monitor.run import MonitorResult
+    from phiwarden.store.setup import Stores
 
 monitor_app = typer.Typer(
     help="Access monitoring: explain accesses, flag snooping, list affected patients.",
@@ -61,15 +65,7 @@ def monitor(
             )
     except (*USER_ERRORS, ImportError, RuntimeError) as exc:
         fail(_one_line(exc))
-    if not result.stats.get("accesses"):
-        from phiwarden.lake.reader import lake_stats
-
-        if result.window is None and lake_stats(stores.settings.lake_dir)["rows"]:
-            if as_json:
-                _print_json(result.as_json())
-            else:
-                out.print("monitor: no new days in the lake to review")
-            return
+    if not result.stats.get("accesses") and not _all_reviewed(result, stores):
         where = f" from {first or '(start)'} to {last or '(end)'}" if first or last else ""
         fail(
             f"no accesses to review{where}: the event lake holds none there; ingest an "
@@ -81,6 +77,13 @@ def monitor(
     from phiwarden.monitor.report import print_result
 
     print_result(out, result, top)
+
+
+def _all_reviewed(result: MonitorResult, stores: Stores) -> bool:
+    """True when the lake holds accesses and earlier runs reviewed every day of them."""
+    from phiwarden.lake.reader import lake_stats
+
+    return result.window is None and lake_stats(stores.settings.lake_dir)["rows"] > 0
 
 
 @monitor_app.command("population")

@@ -9,6 +9,7 @@ after-hours uses the facility's office hours"). It is a pure function of the sto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,12 +56,50 @@ class Readiness:
         }
 
 
-def _count(conn: Connection, table: str, *where: Any) -> int:
-    t = DOMAIN_TABLES[table]
-    query = select(func.count()).select_from(t)
-    for condition in where:
-        query = query.where(condition(t.c))
-    return int(conn.execute(query).scalar_one())
+Count = Callable[[Any], Any]
+
+
+def _rows(_c: Any) -> Any:
+    return func.count()
+
+
+def _filled(column: str) -> Count:
+    return lambda c: func.count(c[column])
+
+
+#: What is counted, per table (one query each): name -> the SQL count over its columns.
+COUNTED: dict[str, dict[str, Count]] = {
+    "workforce": {
+        "workforce": _rows,
+        "workforce_role": lambda c: func.count().filter(c.role != "other"),
+        "workforce_department": _filled("department_id"),
+        "workforce_shift": _filled("shift_start_hour"),
+        "workforce_address": _filled("address_line"),
+        "workforce_ended": _filled("termination_date"),
+    },
+    "patients": {
+        "patients": _rows,
+        "patients_address": _filled("address_line"),
+        "patients_phone": _filled("phone"),
+        "patients_vip": lambda c: func.count().filter(c.vip.is_(True)),
+        "patients_employee": _filled("employee_user_id"),
+    },
+    "patient_contacts": {"patient_contacts": _rows},
+    "encounters": {"encounters": _rows, "encounters_department": _filled("department_id")},
+    "care_team": {"care_team": _rows},
+    "prescriptions": {"prescriptions": _rows, "prescriptions_scheduled": _filled("dea_schedule")},
+    "departments": {"departments": _rows},
+}
+
+
+def _counts(conn: Connection) -> dict[str, int]:
+    """Every count of :data:`COUNTED`."""
+    out: dict[str, int] = {}
+    for table, wanted in COUNTED.items():
+        t = DOMAIN_TABLES[table]
+        row = conn.execute(select(*(count(t.c) for count in wanted.values())).select_from(t))
+        out.update(zip(wanted, (int(v) for v in row.one()), strict=True))
+    return out
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -107,34 +146,7 @@ def readiness(stores: Stores) -> Readiness:
     """Compute the readiness report from the operational store and the event lake."""
     w, pt = DOMAIN_TABLES["workforce"], DOMAIN_TABLES["patients"]
     with stores.engine.connect() as conn:
-        n = {
-            "workforce": _count(conn, "workforce"),
-            "workforce_role": _count(conn, "workforce", lambda c: c.role != "other"),
-            "workforce_department": _count(
-                conn, "workforce", lambda c: c.department_id.is_not(None)
-            ),
-            "workforce_shift": _count(conn, "workforce", lambda c: c.shift_start_hour.is_not(None)),
-            "workforce_address": _count(conn, "workforce", lambda c: c.address_line.is_not(None)),
-            "workforce_ended": _count(conn, "workforce", lambda c: c.termination_date.is_not(None)),
-            "patients": _count(conn, "patients"),
-            "patients_address": _count(conn, "patients", lambda c: c.address_line.is_not(None)),
-            "patients_phone": _count(conn, "patients", lambda c: c.phone.is_not(None)),
-            "patients_vip": _count(conn, "patients", lambda c: c.vip.is_(True)),
-            "patients_employee": _count(
-                conn, "patients", lambda c: c.employee_user_id.is_not(None)
-            ),
-            "patient_contacts": _count(conn, "patient_contacts"),
-            "encounters": _count(conn, "encounters"),
-            "encounters_department": _count(
-                conn, "encounters", lambda c: c.department_id.is_not(None)
-            ),
-            "care_team": _count(conn, "care_team"),
-            "prescriptions": _count(conn, "prescriptions"),
-            "prescriptions_scheduled": _count(
-                conn, "prescriptions", lambda c: c.dea_schedule.is_not(None)
-            ),
-            "departments": _count(conn, "departments"),
-        }
+        n = _counts(conn)
     keys = read_arrow_many(
         stores.engine, {"users": select(w.c.user_id), "patients": select(pt.c.patient_id)}
     )

@@ -114,9 +114,7 @@ def user_days_of(ctx: Context, openings: ir.Table) -> ir.Table:
         unexplained_accesses=o.unexplained.ifelse(o.accesses, 0).sum(),
         unexplained_patients=o.unexplained.ifelse(o.patient_id, ibis.null("string")).nunique(),
     )
-    c = ctx.config
-    hours = (c.office_start_hour, c.office_end_hour)
-    off = with_off_shift(unexplained(openings), ctx["workforce"], ctx["departments"], hours)
+    off = with_off_shift(unexplained(openings), ctx)
     off = off.filter(off.off).mutate(day=off.first.date())
     late = off.group_by(["user_id", "day"]).aggregate(late=off.patient_id.nunique())
     joined = days.left_join(late, [days.user_id == late.user_id, days.day == late.day])

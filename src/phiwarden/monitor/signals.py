@@ -122,34 +122,26 @@ def with_people(inputs: Inputs) -> ir.Table:
 OFFICE_KINDS = ("registration", "billing", "coding", "call_center", "him", "it", "admin")
 
 
-def with_off_shift(
-    openings: ir.Table,
-    workforce: ir.Table,
-    departments: ir.Table | None = None,
-    office_hours: tuple[int, int] | None = None,
-) -> ir.Table:
+def with_off_shift(openings: ir.Table, ctx: Context) -> ir.Table:
     """Openings of users with a shift, with ``s``, ``e`` (shift hours) and ``off``.
 
     ``off`` is true an hour or more outside the user's own shift; night shifts wrap
-    midnight (start 19, end 7). With ``departments`` and ``office_hours``, users of an
-    office department with no recorded shift get the office hours.
+    midnight (start 19, end 7). A user of an office department with no recorded shift
+    works the configured office hours.
     """
-    w = workforce.select("user_id", "department_id", "shift_start_hour", "shift_end_hour")
-    if departments is not None and office_hours is not None:
-        office = departments.filter(departments.kind.isin(OFFICE_KINDS)).select(
-            od=departments.department_id
-        )
-        w = w.left_join(office, w.department_id == office.od)
-        is_office = w.od.notnull()
-        w = w.select(
-            user_id=w.user_id,
-            shift_start_hour=w.shift_start_hour.fill_null(
-                is_office.ifelse(ibis.literal(office_hours[0], "int64"), ibis.null("int64"))
-            ),
-            shift_end_hour=w.shift_end_hour.fill_null(
-                is_office.ifelse(ibis.literal(office_hours[1], "int64"), ibis.null("int64"))
-            ),
-        )
+    c, w, d = ctx.config, ctx["workforce"], ctx["departments"]
+    office = d.filter(d.kind.isin(OFFICE_KINDS)).select(od=d.department_id)
+    w = w.left_join(office, w.department_id == office.od)
+
+    def hour(recorded: ir.IntegerColumn, office_hour: int) -> ir.IntegerColumn:
+        default = w.od.notnull().ifelse(ibis.literal(office_hour, "int64"), ibis.null("int64"))
+        return recorded.fill_null(default)
+
+    w = w.select(
+        user_id=w.user_id,
+        shift_start_hour=hour(w.shift_start_hour, c.office_start_hour),
+        shift_end_hour=hour(w.shift_end_hour, c.office_end_hour),
+    )
     shift = w.filter(w.shift_start_hour.notnull() & w.shift_end_hour.notnull()).select(
         uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour
     )

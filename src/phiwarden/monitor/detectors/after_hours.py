@@ -13,10 +13,8 @@ def find(inputs: Inputs) -> ir.Table:
     Users of an office department (registration, billing, HIM...) with no recorded shift
     are judged on the facility's office hours; other users with no shift are skipped.
     """
-    c = inputs.ctx.config
-    least = c.after_hours_min_patients
-    hours = (c.office_start_hour, c.office_end_hour)
-    j = with_off_shift(inputs.unexplained, inputs.workforce, inputs.ctx["departments"], hours)
+    least = inputs.ctx.config.after_hours_min_patients
+    j = with_off_shift(inputs.unexplained, inputs.ctx)
     j = j.filter(j.off)
     per_user = j.group_by(j.user_id).aggregate(n=j.patient_id.nunique())
     many = per_user.filter(per_user.n >= least).select(keep=per_user.user_id)
