@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from phiwarden.config import load_settings
 from phiwarden.ingest import fhir, formats
@@ -671,3 +672,19 @@ def test_fuzzed_bundles_end_loaded_or_quarantined(
     path.write_text(document, encoding="utf-8")
     report = _ingest(stores, path, fmt="fhir")
     assert report["quarantined"] >= 0 and report["duplicates_skipped"] >= 0
+
+
+def test_restricted_records_from_security_labels_and_tags(stores: Stores, tmp_path: Path) -> None:
+    conf = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+    marked = {
+        "P1": {"security": [{"system": conf, "code": "R"}]},
+        "P2": {"tag": [{"system": "https://ehr.example.org/tags", "display": "VIP"}]},
+        "P3": {"tag": [{"system": "https://ehr.example.org/flags", "code": "R"}]},  # not a label
+        "P4": {"security": [{"system": conf, "code": "N"}]},
+    }
+    patients = [{**_patient(pid, f"M{pid}"), "meta": meta} for pid, meta in marked.items()]
+    _ingest(stores, _write_ndjson(tmp_path / "Patient.ndjson", patients), fmt="fhir")
+    patients_t = repo.domain_table("patients")
+    with stores.engine.connect() as conn:
+        vip = dict(conn.execute(select(patients_t.c.patient_id, patients_t.c.vip)).all())
+    assert vip == {"P1": True, "P2": True, "P3": False, "P4": False}

@@ -55,7 +55,7 @@ _SEX = {"male": "M", "female": "F", "other": "O"}
 #: Code systems whose every code names a contact's kind, not a personal relationship.
 _KIND_SYSTEMS = {fc.CONTACT_KIND_SYSTEM, fc.V2_0131, fc.V3_ROLE_CLASS}
 #: Words of a tag (code or display) that mark a restricted record.
-_VIP_WORDS = {"vip", "restricted", "confidential", "celebrity", "high-profile", "r", "v"}
+_VIP_WORDS = {"vip", "restricted", "confidential", "celebrity", "high-profile"}
 
 
 def _contact_kind(concepts: object, d: Directory) -> str:
