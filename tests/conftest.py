@@ -52,10 +52,11 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
 
 def analyse(stores: Stores, hospital: Path) -> None:
     """Ingest a synthetic hospital's canonical files and run every analysis the pages
-    show: monitoring, linkage of the patient index, the red-flag scan."""
+    show: readiness, monitoring, linkage of the patient index, the red-flag scan."""
     from phiwarden.identity.run import link_patient_index
     from phiwarden.ingest.run import run_ingest
     from phiwarden.monitor import run_monitor
+    from phiwarden.monitor.readiness import refresh
     from phiwarden.redflags.scan import run_scan
 
     run_ingest(
@@ -64,6 +65,7 @@ def analyse(stores: Stores, hospital: Path) -> None:
         protector=stores.protector,
         lake_dir=stores.settings.lake_dir,
     )
+    refresh(stores)
     run_monitor(stores)
     link_patient_index(stores)
     run_scan(stores)

@@ -185,6 +185,21 @@ def test_dashboard_shows_the_explained_fraction(site: Stores) -> None:
     assert f"{100 * explained / total:.1f}%" in tile and f"{total:,} accesses" in tile
 
 
+def test_dashboard_and_status_show_the_newest_readiness_report(site: Stores) -> None:
+    from phiwarden.monitor.readiness import latest
+
+    found = latest(site.engine)
+    assert found is not None
+    at, ready = found
+    page = signed_in(site, "auditor").get("/")
+    section = page.text.split("Data readiness", 1)[1].split("</section>", 1)[0]
+    assert at.strftime("%Y-%m-%d %H:%M") in section
+    assert [c.topic for c in ready.checks] == re.findall(r'<td class="nowrap">([^<]+)</td>', section)
+    assert f"{ready.counts['accesses']:,} accesses" in section
+    status = signed_in(site, "auditor").get("/api/status").json()
+    assert status["readiness"]["counts"] == ready.counts
+
+
 def test_dashboard_top_reasons_count_every_alert_reason(site: Stores) -> None:
     from collections import Counter
 

@@ -185,10 +185,10 @@ def ingest(
         _print_json(report.to_json())
         return
     from phiwarden.ingest.report import print_report
-    from phiwarden.monitor.readiness import print_readiness, readiness
+    from phiwarden.monitor.readiness import print_readiness, refresh
 
     print_report(out, report)
-    print_readiness(out, readiness(stores))
+    print_readiness(out, refresh(stores))
 
 
 def _default_codes(data_dir: Path) -> Path | None:
@@ -201,11 +201,11 @@ def _default_codes(data_dir: Path) -> Path | None:
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the stores hold: records per type, lake size, quarantine."""
     from phiwarden.demo import store_summary
-    from phiwarden.monitor.readiness import print_readiness, readiness
+    from phiwarden.monitor.readiness import print_readiness, refresh
 
     stores = _stores()
     summary = store_summary(stores)
-    ready = readiness(stores)
+    ready = refresh(stores)
     if as_json:
         _print_json({**summary, "readiness": ready.as_json()})
         return

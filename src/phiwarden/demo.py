@@ -20,6 +20,8 @@ from phiwarden.console import progress_bar
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.reader import lake_stats
 from phiwarden.monitor import queue as review_queue
+from phiwarden.monitor.readiness import print_readiness
+from phiwarden.monitor.readiness import refresh as refresh_readiness
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores, initialise
 
@@ -133,6 +135,7 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
         f"{report.duplicates_skipped:,} already present, {report.quarantined:,} quarantined"
     )
     print_store_summary(console, store_summary(stores))
+    print_readiness(console, refresh_readiness(stores))
     for title, analysis in ANALYSES:
         console.rule(title)
         analysis(stores, console)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from phiwarden.lake.layout import list_files
 from phiwarden.store.arrow_read import read_arrow_many
-from phiwarden.store.schema import DOMAIN_TABLES
+from phiwarden.store.schema import DOMAIN_TABLES, readiness_reports
 from phiwarden.store.setup import Stores
 
 #: Below this share a capability is "partial" (above it "ok").
@@ -48,12 +49,18 @@ class Readiness:
     checks: list[Check] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON form (``phiwarden status --json``, the API)."""
+        """The JSON form (``phiwarden status --json``, the API, the stored report)."""
         return {
             "counts": self.counts,
             "shares": self.shares,
             "checks": [c.as_json() for c in self.checks],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Readiness:
+        """The report as :meth:`as_json` wrote it."""
+        checks = [Check(c["topic"], c["state"], c["detail"]) for c in data.get("checks", [])]
+        return cls(dict(data.get("shares", {})), dict(data.get("counts", {})), checks)
 
 
 Count = Callable[[Any], Any]
@@ -164,6 +171,28 @@ def readiness(stores: Stores) -> Readiness:
         "encounters_department": _share(n["encounters_department"], n["encounters"]),
     }
     return Readiness(shares, n, _checks(n, shares))
+
+
+def refresh(stores: Stores) -> Readiness:
+    """Compute the report and keep it, so the dashboard can show it without a lake scan."""
+    report = readiness(stores)
+    with stores.engine.begin() as conn:
+        conn.execute(
+            readiness_reports.insert().values(
+                computed_at=datetime.now(UTC).replace(tzinfo=None), report=report.as_json()
+            )
+        )
+    return report
+
+
+def latest(engine: Engine) -> tuple[datetime, Readiness] | None:
+    """The newest kept report and when it was computed (None before the first ingest)."""
+    t = readiness_reports
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.c.computed_at, t.c.report).order_by(t.c.report_id.desc()).limit(1)
+        ).first()
+    return None if row is None else (row[0], Readiness.from_json(row[1]))
 
 
 def _pct(share: float | None) -> str:

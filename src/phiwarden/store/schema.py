@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -200,6 +201,16 @@ ingest_runs = Table(
     Column("quarantined", Integer, nullable=False, default=0),
     Column("duplicates_skipped", Integer, nullable=False, default=0),
     comment="One row per ingest of one source; finished_at empty means it did not complete.",
+)
+
+readiness_reports = Table(
+    "readiness_reports",
+    metadata,
+    Column("report_id", Integer, primary_key=True, autoincrement=True),
+    Column("computed_at", DateTime, nullable=False),
+    Column("report", JSON, nullable=False),
+    comment="The readiness report (counts and shares, no PHI) as computed after an ingest "
+    "or by 'status': the dashboard shows the newest without rescanning the lake.",
 )
 
 # Last, so the monitoring tables (which import ``metadata`` from here) join it whenever the

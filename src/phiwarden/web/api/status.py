@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
+from phiwarden.monitor.readiness import latest as latest_readiness
 from phiwarden.store import repositories as repo
 from phiwarden.store.monitor_tables import monitor_runs
 from phiwarden.web.api.deps import Caller, guard, stores_of
@@ -20,7 +21,7 @@ def run_status(
     request: Request,
     caller: Caller = Depends(guard(Permission.STATUS)),
 ) -> dict[str, Any]:
-    """Record counts (no PHI) and the last monitoring runs."""
+    """Record counts (no PHI), the last monitoring runs and the newest readiness report."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
         counts = repo.table_counts(conn)
@@ -29,4 +30,11 @@ def run_status(
             .mappings()
             .all()
         )
-    return {"records": counts, "monitor_runs": [dict(r) for r in runs]}
+    found = latest_readiness(stores.engine)
+    return {
+        "records": counts,
+        "monitor_runs": [dict(r) for r in runs],
+        "readiness": None
+        if found is None
+        else {"computed_at": found[0].isoformat(), **found[1].as_json()},
+    }

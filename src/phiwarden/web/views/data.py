@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.reader import access_events
 from phiwarden.monitor.catalogue import BY_CODE as DETECTORS
+from phiwarden.monitor.readiness import latest as latest_readiness
 from phiwarden.store.monitor_tables import alerts, monitor_runs
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table
@@ -64,6 +65,7 @@ def dashboard(stores: Stores) -> dict[str, Any]:
             .order_by(monitor_runs.c.window_end, monitor_runs.c.run_id)
         ).all()
     return {
+        "readiness": latest_readiness(stores.engine),
         "explained": _explained(runs),
         "alert_days": [(str(d), n) for d, n in alert_days],
         "flag_days": [(str(d), n) for d, n in flag_days if d is not None],

@@ -166,7 +166,16 @@ def _dashboard_charts(d: dict[str, Any]) -> dict[str, Any]:
             "y": [x for x, _ in d["top_reasons"]][::-1],
             "x": [y for _, y in d["top_reasons"]][::-1],
         },
+        "readiness": _readiness_chart(d["readiness"]),
     }
+
+
+def _readiness_chart(found: Any) -> dict[str, list[Any]]:
+    """The readiness shares as bars (labels read as the report's topics)."""
+    if found is None:
+        return {"x": [], "y": []}
+    shares = [(k.replace("_", " "), v) for k, v in found[1].shares.items() if v is not None]
+    return {"y": [k for k, _ in shares][::-1], "x": [v for _, v in shares][::-1]}
 
 
 @router.get("/alerts", response_class=HTMLResponse)
