@@ -27,8 +27,9 @@ from phiwarden.monitor import population, run_monitor
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
 from phiwarden.monitor.catalogue import BY_CODE, DETECTORS
+from phiwarden.monitor.chance import surprise
 from phiwarden.monitor.config import MonitorConfig, load_config
-from phiwarden.monitor.scoring import score_signals, surprise
+from phiwarden.monitor.scoring import score_signals
 from phiwarden.store import monitor_tables as mt
 from phiwarden.store.setup import Stores, initialise
 from phiwarden.synth import generate

@@ -194,7 +194,9 @@ def test_dashboard_and_status_show_the_newest_readiness_report(site: Stores) -> 
     page = signed_in(site, "auditor").get("/")
     section = page.text.split("Data readiness", 1)[1].split("</section>", 1)[0]
     assert at.strftime("%Y-%m-%d %H:%M") in section
-    assert [c.topic for c in ready.checks] == re.findall(r'<td class="nowrap">([^<]+)</td>', section)
+    assert [c.topic for c in ready.checks] == re.findall(
+        r'<td class="nowrap">([^<]+)</td>', section
+    )
     assert f"{ready.counts['accesses']:,} accesses" in section
     status = signed_in(site, "auditor").get("/api/status").json()
     assert status["readiness"]["counts"] == ready.counts

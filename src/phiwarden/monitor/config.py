@@ -63,11 +63,20 @@ class MonitorConfig:
     focus_min_patients: int = 3
     focus_min_share: float = 0.5
     focus_min_lift: float = 5.0
+    #: ... or a count of them whose Poisson surprise over the other users' share is at
+    #: least this (-log10 p), however diluted by other unexplained work
+    focus_min_surprise: float = 10.0
     #: spread: fewest states, and how many more than the peer group's 95th percentile
     spread_min_states: int = 3
     spread_over_peers: int = 2
     #: days of stored history a new day's volume is compared with
     baseline_days: int = 60
+    #: mined explanations (monitor/mined.py): a role keeps a path mined from the log when
+    #: this many of its openings were left unexplained, the path explains this share of
+    #: them, and that is this many times what chance gives
+    mined_min_openings: int = 200
+    mined_min_support: float = 0.6
+    mined_min_lift: float = 5.0
 
     def weight(self, code: str, default: float) -> float:
         """The configured weight of a detector, else its catalogue default."""

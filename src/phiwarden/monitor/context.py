@@ -64,6 +64,8 @@ class Context:
     openings: ir.Table
     tables: dict[str, ir.Table] = field(default_factory=dict)
     arrow: dict[str, pa.Table] = field(default_factory=dict)
+    #: explanation templates mined from this hospital's own log, with their support
+    mined: list[dict[str, Any]] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> ir.Table:
         return self.tables[name]
@@ -133,7 +135,7 @@ _PLAIN: dict[str, tuple[str, tuple[str, ...], str | None]] = {
         ),
         None,
     ),
-    "departments": ("departments", ("department_id", "name", "kind"), None),
+    "departments": ("departments", ("department_id", "name", "kind", "facility_id"), None),
     "patients": (
         "patients",
         (
@@ -230,7 +232,15 @@ def _queries(
     enc, care = domain_table("encounters"), domain_table("care_team")
     p, a = domain_table("prescriptions"), domain_table("appointments")
     overlaps = (enc.c.start <= hi) & (enc.c.end.is_(None) | (enc.c.end >= lo))
-    enc_cols = ("encounter_id", "patient_id", "department_id", "start", "end", "attending_user_id")
+    enc_cols = (
+        "encounter_id",
+        "patient_id",
+        "department_id",
+        "facility_id",
+        "start",
+        "end",
+        "attending_user_id",
+    )
     out["encounters"] = (
         select(*(enc.c[c] for c in enc_cols)).where(overlaps),
         {c: _TYPES[("encounters", c)] for c in enc_cols},

@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 
 from phiwarden.domain.enums import Role
 from phiwarden.monitor.context import Context, no_cache
+from phiwarden.monitor.mined import with_mined
 
 #: Templates in the order an opening is credited to them, with a line for reports.
 TEMPLATES: dict[str, str] = {
@@ -46,6 +47,8 @@ TEMPLATES: dict[str, str] = {
     "after_discharge": "billing, coding or HIM after the patient's discharge",
     "covering": "a user in the same role opened the patient, explained, at the same time "
     "(covering for them)",
+    "facility_encounter": "mined from the log: the user's role opens patients in care at the "
+    "user's facility, and this patient was (kept per role by support and lift)",
 }
 RANK = {name: i for i, name in enumerate(TEMPLATES)}
 #: Role workflows: which roles follow which record.
@@ -281,7 +284,8 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> i
             [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
         ).select(g, best.rank)
     )
-    return _with_covering(ctx, out, cache)
+    covered = cache(_with_covering(ctx, out, cache))
+    return with_mined(ctx, covered, RANK["facility_encounter"], cache)
 
 
 def _with_covering(ctx: Context, out: ir.Table, cache: Callable[[ir.Table], ir.Table]) -> ir.Table:

@@ -230,7 +230,9 @@ def _review(
         )
     }
     say("scoring")
-    drafts = score_signals(signals, config, suppressed, per_pair)
+    roles = inputs.of_users("role")
+    rates = {det.code: det.chance(inputs) for det in DETECTORS if det.chance is not None}
+    drafts = score_signals(signals, config, suppressed, per_pair, roles, rates)
     lap("scoring")
     per_code = {det.code: 0 for det in DETECTORS}
     for code in signals.column("code").to_pylist():
@@ -240,6 +242,7 @@ def _review(
         "alerts": len(drafts),
         "unexplained_pairs": len(per_pair),
         "signals": per_code,
+        "mined_templates": ctx.mined,
     }
     ids: list[str] = []
     say("storing alerts")

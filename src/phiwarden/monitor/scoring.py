@@ -7,16 +7,16 @@ reasons. A user whose summed score reaches the threshold gets an alert; suppress
 (an investigator found that user, patient and reason appropriate) are removed first.
 
 Detectors of common attributes (a VIP, an employee, a neighbour) are weighed against
-chance: with ``n`` unexplained patients and the attribute on a share ``r`` of all users'
-unexplained patients, ``n * r`` hits are expected. The weight is scaled by the Poisson
-surprise of the observed count, -log10 P(X >= k), reaching full weight at
+chance: with ``n`` unexplained patients and the attribute on a share ``r`` of the
+unexplained patients of the user's peers (same role; else of all users; for a surname,
+its frequency in the patient index), ``n * r`` hits are expected. The weight is scaled
+by the Poisson surprise of the observed count, -log10 P(X >= k), reaching full weight at
 :data:`FULL_SURPRISE`: one VIP among a covering nurse's forty unexplained patients is
 chance, three VIPs among five is not.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from phiwarden.monitor.catalogue import BY_CODE
+from phiwarden.monitor.chance import FULL_SURPRISE, surprise
 from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.store import AlertDraft
 
@@ -31,25 +32,47 @@ from phiwarden.monitor.store import AlertDraft
 EVIDENCE_LIMIT = 50
 #: Reasons contributing less than this are chance and are not listed.
 NEGLIGIBLE = 0.1
-#: -log10 of the chance probability at which a common attribute counts in full: p <= 0.01.
-#: Measured (bench_monitor at 3M and 10M): 3.0 (p <= 0.001) missed the VIP snoopers with
-#: a single victim (recall 38/40 at 10M); 2.0 catches all 40 and adds no false alert.
-FULL_SURPRISE = 2.0
 
 
-def surprise(k: int, expected: float) -> float:
-    """-log10 of the Poisson probability of at least ``k`` hits when ``expected`` are due."""
-    if k <= 0:
-        return 0.0
-    if expected <= 0:
-        return FULL_SURPRISE
-    term = math.exp(-expected)
-    below = 0.0
-    for i in range(k):
-        below += term
-        term *= expected / (i + 1)
-    tail = max(1.0 - below, 1e-300)
-    return -math.log10(tail)
+#: Fewest unexplained pairs a user's peers (excluding the user) must have for their rate
+#: to stand for chance instead of every user's rate.
+PEER_MIN_PAIRS = 500
+
+
+class _ChanceRates:
+    """The chance rate of a common attribute for one user: own, peers', or everyone's."""
+
+    def __init__(
+        self,
+        patients_of: Mapping[str, int],
+        hits_of: Mapping[str, set[tuple[str, str]]],
+        total_pairs: int,
+        groups: Mapping[str, str],
+        rates: Mapping[str, Mapping[str, float]],
+    ) -> None:
+        self.patients_of, self.hits_of, self.total = patients_of, hits_of, total_pairs
+        self.groups, self.rates = groups, rates
+        self.group_pairs: dict[str, int] = defaultdict(int)
+        for user, n in patients_of.items():
+            if user in groups:
+                self.group_pairs[groups[user]] += n
+        self.group_hits: dict[tuple[str, str], int] = defaultdict(int)
+        for code, hits in hits_of.items():
+            for user, _patient in hits:
+                if user in groups:
+                    self.group_hits[(code, groups[user])] += 1
+
+    def rate(self, code: str, user: str, own_hits: int) -> float:
+        """Hits expected per unexplained patient of this user by chance."""
+        own = self.rates.get(code, {}).get(user)
+        if own is not None:
+            return own
+        group = self.groups.get(user)
+        if group is not None:
+            pairs = self.group_pairs[group] - self.patients_of.get(user, 0)
+            if pairs >= PEER_MIN_PAIRS:
+                return (self.group_hits[(code, group)] - own_hits) / pairs
+        return len(self.hits_of[code]) / self.total
 
 
 def _breadth(patients: int) -> float:
@@ -61,11 +84,17 @@ def score_signals(
     config: MonitorConfig,
     suppressed: Iterable[tuple[str, str, str]] = (),
     accesses: Mapping[tuple[str, str], int] | None = None,
+    groups: Mapping[str, str] | None = None,
+    rates: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[AlertDraft]:
     """Alerts (highest score first) from a table of (code, user_id, patient_id, factor, detail).
 
     ``accesses`` gives the unexplained access count of each (user, patient), reported as
-    the alert's access count.
+    the alert's access count. For a common attribute the chance rate is, in order: the
+    user's own (``rates``: code -> user -> the share of patients with the attribute for
+    that user, as a surname's frequency); the user's peers' (``groups``: user -> peer
+    group, the other members' hits per unexplained patient, when they have at least
+    ``PEER_MIN_PAIRS``); else every user's.
     """
     skip = set(suppressed)
     patients_of: dict[str, int] = defaultdict(int)
@@ -84,6 +113,7 @@ def score_signals(
             continue
         found[user][code][patient] = (float(factor), str(detail))
         hits_of[code].add((user, patient))
+    chance = _ChanceRates(patients_of, hits_of, total_pairs, groups or {}, rates or {})
     drafts: list[AlertDraft] = []
     order = list(BY_CODE)
     for user, by_code in found.items():
@@ -95,9 +125,9 @@ def score_signals(
             weight = config.weight(code, det.weight) * max(f for f, _ in hits.values())
             contribution = weight * (_breadth(len(hits)) if det.per_patient else 1.0)
             if det.common and accesses:
-                rate = len(hits_of[code]) / total_pairs
-                chance = surprise(len(hits), patients_of[user] * rate)
-                contribution *= min(1.0, chance / FULL_SURPRISE)
+                rate = chance.rate(code, user, len(hits))
+                odds = surprise(len(hits), patients_of[user] * rate)
+                contribution *= min(1.0, odds / FULL_SURPRISE)
             total += contribution
             if contribution < NEGLIGIBLE:
                 continue  # a chance finding: counted, not listed as a reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, signal, text
+from phiwarden.monitor.signals import Detector, Inputs, chance_of_share, signal, text
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -27,6 +27,12 @@ def find(inputs: Inputs) -> ir.Table:
     return signal(j, j.user_id, j.patient_id, detail, same.ifelse(1.5, 1.0))
 
 
+def chance(inputs: Inputs) -> dict[str, float]:
+    """The share of the patient index who are employees."""
+    employees = inputs.ctx.arrow["patients"]["employee_user_id"]
+    return chance_of_share(inputs, len(employees) - employees.null_count)
+
+
 DETECTOR = Detector(
     code="coworker",
     title="Co-worker",
@@ -37,4 +43,5 @@ DETECTOR = Detector(
     find=find,
     relationship=True,
     common=True,
+    chance=chance,
 )

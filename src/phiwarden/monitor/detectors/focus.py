@@ -5,12 +5,14 @@ from __future__ import annotations
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from phiwarden.monitor.chance import surprise
 from phiwarden.monitor.signals import Detector, Inputs, signal
 
 
 def find(inputs: Inputs) -> ir.Table:
     """Users whose unexplained patients mostly hold controlled-substance prescriptions
-    from one prescriber, far more than other users' unexplained patients do.
+    from one prescriber, far more than other users' unexplained patients do, or hold them
+    in a number chance all but rules out (-log10 p >= ``focus_min_surprise``).
 
     The seed case: a call-centre agent working through one physician's patients on
     controlled substances.
@@ -35,7 +37,13 @@ def find(inputs: Inputs) -> ir.Table:
     ):
         others = (base_of.get(presc, 0) - k) / max(all_pairs - n, 1)
         share = k / n
-        if share >= cfg.focus_min_share and share >= cfg.focus_min_lift * max(others, 1e-9):
+        concentrated = share >= cfg.focus_min_share and share >= cfg.focus_min_lift * max(
+            others, 1e-9
+        )
+        # a user whose legitimate work is unexplained too (a call centre without its call
+        # log) dilutes the share: then the count itself must be far beyond chance
+        floor = 1 / max(all_pairs - n, 1)  # no other pair at all is not certainty
+        if concentrated or surprise(k, n * max(others, floor)) >= cfg.focus_min_surprise:
             rows.append(
                 (
                     user,

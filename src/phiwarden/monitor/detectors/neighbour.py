@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, signal, text
+from phiwarden.monitor.signals import Detector, Inputs, chance_of_key, signal, text
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -29,6 +29,11 @@ def find(inputs: Inputs) -> ir.Table:
     return signal(j, j.user_id, j.patient_id, detail)
 
 
+def chance(inputs: Inputs) -> dict[str, float]:
+    """Per user: the share of the patient index living on the user's street."""
+    return chance_of_key(inputs, "street_key")
+
+
 DETECTOR = Detector(
     code="neighbour",
     title="Neighbour",
@@ -38,4 +43,5 @@ DETECTOR = Detector(
     find=find,
     relationship=True,
     common=True,
+    chance=chance,
 )

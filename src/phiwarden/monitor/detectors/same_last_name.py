@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, signal, text, with_people
+from phiwarden.monitor.signals import (
+    Detector,
+    Inputs,
+    chance_of_key,
+    signal,
+    text,
+    with_people,
+)
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -14,6 +21,11 @@ def find(inputs: Inputs) -> ir.Table:
     hits = j.filter((j.p_last_sound == j.u_last_sound) & not_self.fill_null(True))
     detail = text("patient's last name ", hits.p_last_name, " ~ user's ", hits.u_last_name)
     return signal(hits, hits.user_id, hits.patient_id, detail)
+
+
+def chance(inputs: Inputs) -> dict[str, float]:
+    """Per user: the share of the patient index whose last name sounds like the user's."""
+    return chance_of_key(inputs, "last_sound")
 
 
 DETECTOR = Detector(
@@ -26,4 +38,5 @@ DETECTOR = Detector(
     find=find,
     relationship=True,
     common=True,
+    chance=chance,
 )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ibis.expr.types as ir
+import pyarrow.compute as pc
 
-from phiwarden.monitor.signals import Detector, Inputs, signal
+from phiwarden.monitor.signals import Detector, Inputs, chance_of_share, signal
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -18,6 +19,13 @@ def find(inputs: Inputs) -> ir.Table:
     return signal(j, j.user_id, j.patient_id, detail)
 
 
+def chance(inputs: Inputs) -> dict[str, float]:
+    """The share of the patient index flagged VIP or watch list."""
+    pt = inputs.ctx.arrow["patients"]
+    flagged = pc.or_kleene(pc.fill_null(pt["vip"], False), pc.fill_null(pt["watch_list"], False))
+    return chance_of_share(inputs, int(pc.sum(flagged).as_py() or 0))
+
+
 DETECTOR = Detector(
     code="vip",
     title="VIP or watch-list patient",
@@ -27,4 +35,5 @@ DETECTOR = Detector(
     reason="opened {n} VIP or watch-list patient(s) with no care relationship",
     find=find,
     common=True,
+    chance=chance,
 )
