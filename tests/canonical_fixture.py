@@ -311,6 +311,19 @@ def build_canonical(root: Path, n_patients: int = 60, seed: int = 7) -> Path:
     _write(out, c.LAB_RESULTS, labs)
     _write(out, c.REGISTRATIONS, regs)
     _write(out, c.ELIGIBILITY_RESPONSES, elig)
+    calls = [
+        {
+            "call_id": f"CL{i}",
+            "patient_id": pat["patient_id"] if i % 4 else None,
+            "user_id": "U2",
+            "start": datetime(2024, 3, 2, 10, i % 60),
+            "end": datetime(2024, 3, 2, 11, i % 60) if i % 3 else None,
+            "reason": ["refill request", "billing question", None][i % 3],
+            "caller_phone": None,
+        }
+        for i, pat in enumerate(patients[:12])
+    ]
+    _write(out, c.CALLS, calls)
     _write_access_events(out, patients, rng)
     return out
 

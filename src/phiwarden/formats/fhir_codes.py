@@ -31,6 +31,7 @@ V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 V3_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"
+V3_PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 V2_0131 = "http://terminology.hl7.org/CodeSystem/v2-0131"
 V3_ROLE_CLASS = "http://terminology.hl7.org/CodeSystem/v3-RoleClass"
 V3_ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
@@ -88,6 +89,7 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "Patient",
     "RelatedPerson",
     "Coverage",
+    "Communication",
     "Encounter",
     "MedicationRequest",
     "Observation",

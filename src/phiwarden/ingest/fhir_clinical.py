@@ -14,6 +14,12 @@ Inverts ``synth.fhir_resources``:
   Medication reference); DEA schedule from phiwarden's extension, else from the RxNorm
   code or the drug's name through the shipped table of controlled ingredients
   (:mod:`phiwarden.formats.controlled`) or the hospital's mapping; ``authoredOn``.
+- Communication: a ``calls`` row: the workforce member is the first Practitioner (or
+  PractitionerRole) among ``recipient``, else the ``sender``; the patient is ``subject``
+  (else a Patient sender or recipient); start is ``sent`` (else ``received``), end
+  ``received`` when later; reason from ``reasonCode``, ``topic`` or ``category``. A
+  Communication with no workforce member is not a contact of the hospital's staff and
+  gives no row.
 - Observation: every Observation is a lab result; test from ``code``, value from
   ``value[x]``. The ABO/Rh group (LOINC 882-1) is stored as test ``ABO/Rh`` with its
   value read as ``A+``, ``O-``..., so the blood-type red flag can use it. The order id
@@ -133,6 +139,41 @@ def medication_request(res: JSON, location: str, d: Directory, sink: Sink) -> st
         "prescribed_at": wall_clock(res.get("authoredOn")),
     }
     sink.add("prescriptions", row, location)
+    return None
+
+
+def communication(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """A ``calls`` row for a Communication between a workforce member and a patient."""
+    recipients = objs(res.get("recipient"))
+    people = [*recipients, obj(res.get("sender"))]
+    user = next((u for u in (d.user(p) for p in people) if u is not None), None)
+    if user is None:
+        return None
+    patient = ref_id(res.get("subject"), "Patient") or next(
+        (p for p in (ref_id(x, "Patient") for x in people) if p is not None), None
+    )
+    sent, received = wall_clock(res.get("sent")), wall_clock(res.get("received"))
+    reason = next(
+        (
+            concept_text(c)
+            for c in (
+                *objs(res.get("reasonCode")),
+                obj(res.get("topic")),
+                *objs(res.get("category")),
+            )
+            if concept_text(c)
+        ),
+        None,
+    )
+    row: JSON = {
+        "call_id": text(res.get("id")),
+        "patient_id": patient,
+        "user_id": user,
+        "start": sent or received,
+        "end": received if sent and received and received > sent else None,
+        "reason": reason,
+    }
+    sink.add("calls", row, location)
     return None
 
 

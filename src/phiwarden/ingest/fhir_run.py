@@ -56,6 +56,7 @@ MAPPERS: dict[str, Mapper] = {
     "Patient": fhir_person.patient,
     "RelatedPerson": fhir_person.related_person,
     "Coverage": fhir_person.coverage,
+    "Communication": fhir_clinical.communication,
     "Encounter": fhir_clinical.encounter,
     "MedicationRequest": fhir_clinical.medication_request,
     "Observation": fhir_clinical.observation,

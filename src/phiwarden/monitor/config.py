@@ -77,6 +77,8 @@ class MonitorConfig:
     mined_min_openings: int = 200
     mined_min_support: float = 0.6
     mined_min_lift: float = 5.0
+    #: mined ``facility_upcoming``: accesses this many days before a visit at the facility
+    mined_upcoming_days: float = 30.0
 
     def weight(self, code: str, default: float) -> float:
         """The configured weight of a detector, else its catalogue default."""

@@ -49,6 +49,8 @@ TEMPLATES: dict[str, str] = {
     "(covering for them)",
     "facility_encounter": "mined from the log: the user's role opens patients in care at the "
     "user's facility, and this patient was (kept per role by support and lift)",
+    "facility_upcoming": "mined from the log: the user's role opens patients days before "
+    "their visit at the user's facility, and this patient had one (kept per role)",
 }
 RANK = {name: i for i, name in enumerate(TEMPLATES)}
 #: Role workflows: which roles follow which record.
@@ -285,7 +287,7 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> i
         ).select(g, best.rank)
     )
     covered = cache(_with_covering(ctx, out, cache))
-    return with_mined(ctx, covered, RANK["facility_encounter"], cache)
+    return with_mined(ctx, covered, RANK, cache)
 
 
 def _with_covering(ctx: Context, out: ir.Table, cache: Callable[[ir.Table], ir.Table]) -> ir.Table:

@@ -2,27 +2,30 @@
 
 The hand-written templates (:mod:`phiwarden.monitor.explain`) need the records that tie a
 user to a patient: registrations, calls, orders, appointments. An export that lacks them
-(a FHIR export has no registrations or calls) leaves whole roles unexplained, and their
-chance hits on co-workers and namesakes become false alerts. Following explanation-based
-auditing (Fabbri & LeFevre, PVLDB 2011), a candidate path is tried on the accesses the
-templates left, per job role, and kept for that role only when the log supports it:
+(a FHIR export has no registrations or appointments) leaves whole roles unexplained, and
+their chance hits on co-workers and neighbours become false alerts. Following
+explanation-based auditing (Fabbri & LeFevre, PVLDB 2011), candidate paths are tried on
+the accesses the templates left, per job role, one after the other, and a path is kept
+for a role only when the log supports it:
 
 - **facility_encounter**: user -> the facility of the user's department -> an encounter
   of the patient there, the access from ``encounter_before_hours`` before its start to
-  ``encounter_after_hours`` after its end (front-desk staff register whoever arrives).
+  ``encounter_after_hours`` after its end (front-desk staff check in whoever arrives);
+- **facility_upcoming**: the same, the access up to ``mined_upcoming_days`` before the
+  encounter starts (booking and pre-registering a visit).
 
-A role keeps the path when at least ``mined_min_openings`` of its openings were left, the
-path explains at least ``mined_min_support`` of them, and that is at least
-``mined_min_lift`` times what chance gives (the share of the patient index in care at a
-random moment, at the facilities where the role's openings are). Each candidate is
-reported with its support and lift, kept or not (:attr:`Context.mined`, the run's
-``mined_templates`` statistic).
+A role keeps a path when at least ``mined_min_openings`` of its openings were still left,
+the path explains at least ``mined_min_support`` of them, and that is at least
+``mined_min_lift`` times what chance gives (the share of the patient index inside such a
+span at a random moment, at the facilities where the role's openings are). Each
+candidate is reported with its support and lift, kept or not (:attr:`Context.mined`, the
+run's ``mined_templates`` statistic).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -30,19 +33,37 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.context import Context
 
-TEMPLATE = "facility_encounter"
+
+@dataclass(frozen=True)
+class MinedPath:
+    """A candidate path: an encounter at the user's facility, and the span around it."""
+
+    template: str
+    #: the span starts this long before the encounter starts ...
+    before_hours: float
+    #: ... and ends this long after it ends (None: at its start)
+    after_hours: float | None
+
+
+def candidates(c: MonitorConfig) -> tuple[MinedPath, ...]:
+    """The paths tried, in order, with the run's margins."""
+    return (
+        MinedPath("facility_encounter", c.encounter_before_hours, c.encounter_after_hours),
+        MinedPath("facility_upcoming", c.mined_upcoming_days * 24, None),
+    )
 
 
 def _hours(h: float) -> ir.IntervalScalar:
     return ibis.interval(minutes=round(h * 60))
 
 
-def chance_in_care(ctx: Context) -> dict[str, float]:
+def chance_in_care(ctx: Context, path: MinedPath) -> dict[str, float]:
     """Per facility: the share of the patient index inside one of its encounters' spans at
     a random moment of the window (how often the path would hold by chance)."""
-    c, w = ctx.config, ctx.window
+    w = ctx.window
     enc = ctx.arrow["encounters"].filter(pc.is_valid(ctx.arrow["encounters"]["facility_id"]))
     patients = ctx.arrow["patients"].num_rows
     if enc.num_rows == 0 or patients == 0:
@@ -55,9 +76,13 @@ def chance_in_care(ctx: Context) -> dict[str, float]:
 
     lo = micros(pa.array([w.start], ts))[0]
     hi = micros(pa.array([w.end], ts))[0]
-    t0 = np.maximum(micros(enc["start"]) - int(c.encounter_before_hours * us), lo)
-    end = micros(pc.fill_null(enc["end"], pa.scalar(w.end, ts)))
-    t1 = np.minimum(end + int(c.encounter_after_hours * us), hi)
+    start = micros(enc["start"])
+    t0 = np.maximum(start - int(path.before_hours * us), lo)
+    if path.after_hours is None:
+        t1 = np.minimum(start, hi)
+    else:
+        end = micros(pc.fill_null(enc["end"], pa.scalar(w.end, ts)))
+        t1 = np.minimum(end + int(path.after_hours * us), hi)
     covered = np.clip(t1 - t0, 0, None).astype(float)
     facilities = enc["facility_id"].to_pylist()
     out: dict[str, float] = {}
@@ -67,9 +92,25 @@ def chance_in_care(ctx: Context) -> dict[str, float]:
 
 
 def with_mined(
-    ctx: Context, out: ir.Table, rank: int, cache: Callable[[ir.Table], ir.Table]
+    ctx: Context,
+    out: ir.Table,
+    ranks: Mapping[str, int],
+    cache: Callable[[ir.Table], ir.Table],
 ) -> ir.Table:
-    """Credit ``rank`` to unexplained openings the mined path explains for kept roles."""
+    """Try each candidate path in turn; credit its rank where a kept path explains."""
+    ctx.mined = []
+    for path in candidates(ctx.config):
+        out = cache(_try(ctx, out, path, ranks[path.template], cache))
+    return out
+
+
+def _try(
+    ctx: Context,
+    out: ir.Table,
+    path: MinedPath,
+    rank: int,
+    cache: Callable[[ir.Table], ir.Table],
+) -> ir.Table:
     c = ctx.config
     w, d, enc = ctx["workforce"], ctx["departments"], ctx["encounters"]
     users = w.left_join(d, w.department_id == d.department_id).select(
@@ -86,12 +127,15 @@ def with_mined(
             fac=users.fac,
         )
     )
-    end = enc.end.fill_null(ibis.literal(ctx.window.end))
+    if path.after_hours is None:
+        until = enc.start
+    else:
+        until = enc.end.fill_null(ibis.literal(ctx.window.end)) + _hours(path.after_hours)
     spans = enc.filter(enc.facility_id.notnull()).select(
         sf=enc.facility_id,
         sp=enc.patient_id,
-        t0=(enc.start - _hours(c.encounter_before_hours)).cast("timestamp"),
-        t1=(end + _hours(c.encounter_after_hours)).cast("timestamp"),
+        t0=(enc.start - _hours(path.before_hours)).cast("timestamp"),
+        t1=until.cast("timestamp"),
     )
     hit = cache(
         left.join(
@@ -104,13 +148,12 @@ def with_mined(
     by_facility = left.group_by(["role", "fac"]).aggregate(openings=left.count()).to_pyarrow()
     counts = hit.group_by(hit.hr).aggregate(n=hit.count()).to_pyarrow()
     found = dict(zip(counts["hr"].to_pylist(), counts["n"].to_pylist(), strict=True))
-    chance_at = chance_in_care(ctx)
+    chance_at = chance_in_care(ctx, path)
     tried: dict[str, list[float]] = {}  # role -> [openings, openings expected by chance]
     for row in by_facility.to_pylist():
         seen = tried.setdefault(row["role"], [0.0, 0.0])
         seen[0] += row["openings"]
         seen[1] += row["openings"] * chance_at.get(row["fac"], 0.0)
-    report: list[dict[str, Any]] = []
     kept: list[str] = []
     for role, (openings, by_chance) in sorted(tried.items(), key=lambda kv: -kv[1][0]):
         support = found.get(role, 0) / openings if openings else 0.0
@@ -120,9 +163,9 @@ def with_mined(
             and support >= c.mined_min_support
             and lift >= c.mined_min_lift
         )
-        report.append(
+        ctx.mined.append(
             {
-                "template": TEMPLATE,
+                "template": path.template,
                 "role": role,
                 "openings": int(openings),
                 "support": round(support, 4),
@@ -132,7 +175,6 @@ def with_mined(
         )
         if accepted:
             kept.append(role)
-    ctx.mined = report
     if not kept:
         return out
     credit = hit.filter(hit.hr.isin(kept))

@@ -94,6 +94,7 @@ COUNTED: dict[str, dict[str, Count]] = {
     "patient_contacts": {"patient_contacts": _rows},
     "encounters": {"encounters": _rows, "encounters_department": _filled("department_id")},
     "care_team": {"care_team": _rows},
+    "calls": {"calls": _rows},
     "prescriptions": {"prescriptions": _rows, "prescriptions_scheduled": _filled("dea_schedule")},
     "departments": {"departments": _rows},
 }
@@ -254,6 +255,17 @@ def _checks(n: dict[str, int], s: dict[str, float | None]) -> list[Check]:
             ""
             if n["care_team"]
             else ": only attendings and department encounters explain clinical accesses"
+        ),
+    )
+    add(
+        "calls",
+        "ok" if n["calls"] else "missing",
+        f"{n['calls']:,} call records (FHIR Communication, or calls.csv)"
+        + (
+            ""
+            if n["calls"]
+            else ": call-centre accesses have nothing to explain them and "
+            "are judged by their relationships alone"
         ),
     )
     add(

@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from phiwarden.monitor.catalogue import BY_CODE
-from phiwarden.monitor.chance import FULL_SURPRISE, surprise
+from phiwarden.monitor.chance import FULL_SURPRISE, PEER_MIN_PAIRS, surprise
 from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.store import AlertDraft
 
@@ -32,11 +32,6 @@ from phiwarden.monitor.store import AlertDraft
 EVIDENCE_LIMIT = 50
 #: Reasons contributing less than this are chance and are not listed.
 NEGLIGIBLE = 0.1
-
-
-#: Fewest unexplained pairs a user's peers (excluding the user) must have for their rate
-#: to stand for chance instead of every user's rate.
-PEER_MIN_PAIRS = 500
 
 
 class _ChanceRates:

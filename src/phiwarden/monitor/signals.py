@@ -8,7 +8,6 @@ evidence in words, built from data values only so every engine writes the same t
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -75,26 +74,6 @@ class Detector:
     #: for a common attribute whose chance differs per user (a surname's frequency):
     #: user -> the share of patients that have it for that user
     chance: Callable[[Inputs], dict[str, float]] | None = None
-
-
-def chance_of_key(inputs: Inputs, column: str) -> dict[str, float]:
-    """Per user: the share of the patient index whose ``column`` key equals the user's
-    (a surname's sound, a street): how often a random patient would match by chance."""
-    counts = Counter(inputs.ctx.arrow["patients"][column].to_pylist())
-    counts.pop(None, None)
-    total = max(inputs.ctx.arrow["patients"].num_rows, 1)
-    w = inputs.ctx.arrow["workforce"]
-    return {
-        user: counts.get(key, 0) / total
-        for user, key in zip(w["user_id"].to_pylist(), w[column].to_pylist(), strict=True)
-        if key is not None
-    }
-
-
-def chance_of_share(inputs: Inputs, flagged: int) -> dict[str, float]:
-    """The same chance for every user: ``flagged`` patients of the whole index."""
-    share = flagged / max(inputs.ctx.arrow["patients"].num_rows, 1)
-    return dict.fromkeys(inputs.ctx.arrow["workforce"]["user_id"].to_pylist(), share)
 
 
 def signal(

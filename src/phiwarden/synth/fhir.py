@@ -17,6 +17,7 @@ from phiwarden.domain import canonical as c
 from phiwarden.synth import fhir_resources as fr
 from phiwarden.synth.export_io import Row, iso_date, load_rows
 from phiwarden.synth.fhir_audit import write_audit_events
+from phiwarden.synth.fhir_calls import communication
 
 
 def _write_ndjson(path: Path, resources: Iterable[fr.JSON]) -> int:
@@ -187,6 +188,10 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
             fr.observation(r, order_encounter.get(r.get("order_id") or ""))
             for r in load_rows(canonical_dir, c.LAB_RESULTS)
         ),
+    )
+    counts["Communication"] = _write_ndjson(
+        out_dir / "Communication.ndjson",
+        (communication(r) for r in load_rows(canonical_dir, c.CALLS)),
     )
     counts["AuditEvent"] = write_audit_events(canonical_dir, out_dir / "AuditEvent.ndjson")
     return counts

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, chance_of_share, signal, text
+from phiwarden.monitor.chance import keys_of, peer_chance
+from phiwarden.monitor.signals import Detector, Inputs, signal, text
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -28,9 +29,9 @@ def find(inputs: Inputs) -> ir.Table:
 
 
 def chance(inputs: Inputs) -> dict[str, float]:
-    """The share of the patient index who are employees."""
-    employees = inputs.ctx.arrow["patients"]["employee_user_id"]
-    return chance_of_share(inputs, len(employees) - employees.null_count)
+    """How often the user's peers' unexplained patients are employees."""
+    pt = inputs.ctx.arrow["patients"]
+    return peer_chance(inputs, dict.fromkeys(keys_of(pt, "employee_user_id", "patient_id"), True))
 
 
 DETECTOR = Detector(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from phiwarden.monitor.signals import Detector, Inputs, chance_of_key, signal, text
+from phiwarden.monitor.chance import keys_of, peer_chance
+from phiwarden.monitor.signals import Detector, Inputs, signal, text
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -30,8 +31,13 @@ def find(inputs: Inputs) -> ir.Table:
 
 
 def chance(inputs: Inputs) -> dict[str, float]:
-    """Per user: the share of the patient index living on the user's street."""
-    return chance_of_key(inputs, "street_key")
+    """Per user: how often the user's peers' unexplained patients live on the user's street."""
+    a = inputs.ctx.arrow
+    return peer_chance(
+        inputs,
+        keys_of(a["patients"], "street_key", "patient_id"),
+        keys_of(a["workforce"], "street_key", "user_id"),
+    )
 
 
 DETECTOR = Detector(

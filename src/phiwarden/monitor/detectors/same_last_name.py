@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from phiwarden.monitor.chance import keys_of, peer_chance
 from phiwarden.monitor.signals import (
     Detector,
     Inputs,
-    chance_of_key,
     signal,
     text,
     with_people,
@@ -24,8 +24,13 @@ def find(inputs: Inputs) -> ir.Table:
 
 
 def chance(inputs: Inputs) -> dict[str, float]:
-    """Per user: the share of the patient index whose last name sounds like the user's."""
-    return chance_of_key(inputs, "last_sound")
+    """Per user: how often the user's peers' unexplained patients sound like the user."""
+    a = inputs.ctx.arrow
+    return peer_chance(
+        inputs,
+        keys_of(a["patients"], "last_sound", "patient_id"),
+        keys_of(a["workforce"], "last_sound", "user_id"),
+    )
 
 
 DETECTOR = Detector(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 
-from phiwarden.monitor.signals import Detector, Inputs, chance_of_share, signal
+from phiwarden.monitor.chance import peer_chance
+from phiwarden.monitor.signals import Detector, Inputs, signal
 
 
 def find(inputs: Inputs) -> ir.Table:
@@ -20,10 +21,11 @@ def find(inputs: Inputs) -> ir.Table:
 
 
 def chance(inputs: Inputs) -> dict[str, float]:
-    """The share of the patient index flagged VIP or watch list."""
+    """How often the user's peers' unexplained patients are VIP or on the watch list."""
     pt = inputs.ctx.arrow["patients"]
     flagged = pc.or_kleene(pc.fill_null(pt["vip"], False), pc.fill_null(pt["watch_list"], False))
-    return chance_of_share(inputs, int(pc.sum(flagged).as_py() or 0))
+    ids = pt["patient_id"].filter(flagged).to_pylist()
+    return peer_chance(inputs, dict.fromkeys(ids, True))
 
 
 DETECTOR = Detector(
