@@ -12,6 +12,8 @@ SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 USER_SYSTEM = "urn:phiwarden:user-id"
 LOGIN_SYSTEM = "urn:phiwarden:login"
 ORDER_SYSTEM = "urn:phiwarden:order-id"
+#: the synthetic hospital's own order codes (CBC, BMP...), as any hospital has its own
+ORDER_CODE_SYSTEM = "urn:phiwarden:order-code"
 #: AuditEvent subtype carrying the canonical action (print and search share action E)
 ACTION_SYSTEM = "urn:phiwarden:access-action"
 ROLE_SYSTEM = "urn:phiwarden:role"
@@ -92,6 +94,7 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "Communication",
     "Encounter",
     "MedicationRequest",
+    "ServiceRequest",
     "Observation",
     "AuditEvent",
 )

@@ -6,8 +6,8 @@ practitioner-role codes, SNOMED CT, the NUCC taxonomy) and in code systems of it
 :class:`CodeMap` reads them in this order, for one vocabulary at a time:
 
 1. the hospital's mapping file (``[roles]``, ``[department_kinds]``, ``[contact_kinds]``,
-   ``[encounter_types]``: ``"system|code"``, ``"code"`` or a display/name, matched
-   without regard to case);
+   ``[encounter_types]``, ``[order_kinds]``: ``"system|code"``, ``"code"`` or a
+   display/name, matched without regard to case);
 2. the shipped tables of standard codes (``formats/data/terminology.toml``), exact codes
    and then code prefixes (the NUCC taxonomy's groups);
 3. whole-word keywords in the concepts' display and text (and a department's name);
@@ -39,6 +39,7 @@ VOCABULARIES: dict[str, frozenset[str]] = {
     "role": frozenset(r.value for r in Role),
     "contact_kind": frozenset(k.value for k in ContactKind),
     "encounter_type": frozenset(t.value for t in EncounterType),
+    "order_kind": frozenset({"lab", "radiology", "other"}),
 }
 #: Mapping-file section of each vocabulary.
 SECTIONS: dict[str, str] = {
@@ -46,6 +47,7 @@ SECTIONS: dict[str, str] = {
     "role": "roles",
     "contact_kind": "contact_kinds",
     "encounter_type": "encounter_types",
+    "order_kind": "order_kinds",
 }
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 

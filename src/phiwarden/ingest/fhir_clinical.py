@@ -14,6 +14,11 @@ Inverts ``synth.fhir_resources``:
   Medication reference); DEA schedule from phiwarden's extension, else from the RxNorm
   code or the drug's name through the shipped table of controlled ingredients
   (:mod:`phiwarden.formats.controlled`) or the hospital's mapping; ``authoredOn``.
+- ServiceRequest: an ``orders`` row: kind through the CodeMap from ``category`` then
+  ``code`` (SNOMED CT 108252007 lab, 363679005 imaging; v2-0074; keywords), else
+  "other", counted; code (phiwarden's own order code, else the first coding's) and
+  description (the code's text); encounter, patient, ``requester`` as ordering user,
+  the first ``performer`` that names a department, ``authoredOn``.
 - Communication: a ``calls`` row: the workforce member is the first Practitioner (or
   PractitionerRole) among ``recipient``, else the ``sender``; the patient is ``subject``
   (else a Patient sender or recipient); start is ``sent`` (else ``received``), end
@@ -24,8 +29,8 @@ Inverts ``synth.fhir_resources``:
   ``value[x]``. The ABO/Rh group (LOINC 882-1) is stored as test ``ABO/Rh`` with its
   value read as ``A+``, ``O-``..., so the blood-type red flag can use it. The order id
   (``basedOn`` identifier ``urn:phiwarden:order-id`` or a ServiceRequest reference) is
-  kept only when that order is already in the store: FHIR export carries no orders, and
-  an unknown order must not cost the result.
+  kept only when that order is in the store (ServiceRequests load before Observations):
+  an order the export does not carry must not cost the result.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from phiwarden.ingest.fhir_values import (
     JSON,
     all_codes,
     code_in,
+    codings,
     concept_text,
     extension,
     obj,
@@ -139,6 +145,36 @@ def medication_request(res: JSON, location: str, d: Directory, sink: Sink) -> st
         "prescribed_at": wall_clock(res.get("authoredOn")),
     }
     sink.add("prescriptions", row, location)
+    return None
+
+
+def service_request(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """An ``orders`` row."""
+    code = obj(res.get("code"))
+    kind = d.codes.lookup("order_kind", [*objs(res.get("category")), code])
+    performer = next(
+        (
+            dept
+            for dept in (
+                d.department_of(ref_id(p, "Organization")) for p in objs(res.get("performer"))
+            )
+            if dept is not None
+        ),
+        None,
+    )
+    first = next(iter(codings(code)), {})
+    row: JSON = {
+        "order_id": text(res.get("id")),
+        "encounter_id": ref_id(res.get("encounter"), "Encounter"),
+        "patient_id": ref_id(res.get("subject"), "Patient"),
+        "kind": kind or d.codes.fallback("order_kind", "other"),
+        "code": code_in(code, fc.ORDER_CODE_SYSTEM) or text(first.get("code")),
+        "description": text(code.get("text")) or text(first.get("display")),
+        "ordered_by_user_id": d.user(res.get("requester")),
+        "performing_department_id": performer,
+        "ordered_at": wall_clock(res.get("authoredOn")),
+    }
+    sink.add("orders", row, location)
     return None
 
 

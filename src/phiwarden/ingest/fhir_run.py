@@ -59,6 +59,7 @@ MAPPERS: dict[str, Mapper] = {
     "Communication": fhir_clinical.communication,
     "Encounter": fhir_clinical.encounter,
     "MedicationRequest": fhir_clinical.medication_request,
+    "ServiceRequest": fhir_clinical.service_request,
     "Observation": fhir_clinical.observation,
 }
 #: What to do once every resource of a type is read (rows held for a later type).

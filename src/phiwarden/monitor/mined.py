@@ -88,7 +88,7 @@ def chance_in_care(ctx: Context, path: MinedPath) -> dict[str, float]:
     out: dict[str, float] = {}
     for fac, span in zip(facilities, covered.tolist(), strict=True):
         out[fac] = out.get(fac, 0.0) + span
-    return {fac: span / ((hi - lo) * patients) for fac, span in out.items()}
+    return {fac: float(span / ((hi - lo) * patients)) for fac, span in out.items()}
 
 
 def with_mined(
@@ -158,7 +158,7 @@ def _try(
     for role, (openings, by_chance) in sorted(tried.items(), key=lambda kv: -kv[1][0]):
         support = found.get(role, 0) / openings if openings else 0.0
         lift = found.get(role, 0) / by_chance if by_chance else 0.0
-        accepted = (
+        accepted = bool(
             openings >= c.mined_min_openings
             and support >= c.mined_min_support
             and lift >= c.mined_min_lift
@@ -169,7 +169,7 @@ def _try(
                 "role": role,
                 "openings": int(openings),
                 "support": round(support, 4),
-                "lift": round(lift, 1),
+                "lift": round(float(lift), 1),
                 "kept": accepted,
             }
         )

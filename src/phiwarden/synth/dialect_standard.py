@@ -15,7 +15,8 @@ phiwarden's private code systems or extensions:
 - restricted records by ``meta.security`` R only; no watch-list tags;
 - contacts coded in v2-0131, v3 RoleClass and v3 RoleCode only;
 - no DEA-schedule extension (the reader must know its controlled substances), no
-  blood-type extension (ABO/Rh Observations carry it, LOINC 882-1), no order ids;
+  blood-type extension (ABO/Rh Observations carry it, LOINC 882-1); order codes in the
+  hospital's own order-code CodeSystem;
 - AuditEvents without phiwarden's action subtype;
 - optional data missing at random: shift hours for a third of the workforce, home
   addresses for a tenth of it, phones for a twentieth of patients.
@@ -37,6 +38,7 @@ from phiwarden.formats import fhir_codes as fc
 JSON = dict[str, Any]
 HOSPITAL = "https://ehr.riverbend.example.org/fhir"
 JOB_CODES = f"{HOSPITAL}/CodeSystem/job-code"
+ORDER_CODES = f"{HOSPITAL}/CodeSystem/order-code"
 MRN_SYSTEM = f"{HOSPITAL}/sid/mrn"
 LOGIN_SYSTEM = f"{HOSPITAL}/sid/username"
 EMPLOYEE_SYSTEM = f"{HOSPITAL}/sid/employee-number"
@@ -254,6 +256,12 @@ class StandardDialect:
         _no_extensions(res)
         return res
 
+    def service_request(self, res: JSON) -> JSON:
+        for coding in res.get("code", {}).get("coding", []):
+            if coding.get("system") == fc.ORDER_CODE_SYSTEM:
+                coding["system"] = ORDER_CODES
+        return res
+
     def observation(self, res: JSON) -> JSON:
         res["basedOn"] = [
             b for b in res.get("basedOn", []) if not _private(b.get("identifier", {}).get("system"))
@@ -283,6 +291,7 @@ class StandardDialect:
             "RelatedPerson": self.related_person,
             "Encounter": self.encounter,
             "MedicationRequest": self.medication_request,
+            "ServiceRequest": self.service_request,
             "Observation": self.observation,
             "AuditEvent": self.audit_event,
         }

@@ -18,6 +18,7 @@ from phiwarden.synth import fhir_resources as fr
 from phiwarden.synth.export_io import Row, iso_date, load_rows
 from phiwarden.synth.fhir_audit import write_audit_events
 from phiwarden.synth.fhir_calls import communication
+from phiwarden.synth.fhir_orders import service_request
 
 
 def _write_ndjson(path: Path, resources: Iterable[fr.JSON]) -> int:
@@ -179,9 +180,12 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
         out_dir / "MedicationRequest.ndjson",
         (fr.medication_request(r) for r in load_rows(canonical_dir, c.PRESCRIPTIONS)),
     )
-    order_encounter = {
-        r["order_id"]: r.get("encounter_id") for r in load_rows(canonical_dir, c.ORDERS)
-    }
+    orders = load_rows(canonical_dir, c.ORDERS)
+    counts["ServiceRequest"] = _write_ndjson(
+        out_dir / "ServiceRequest.ndjson", (service_request(r) for r in orders)
+    )
+    order_encounter = {r["order_id"]: r.get("encounter_id") for r in orders}
+    del orders
     counts["Observation"] = _write_ndjson(
         out_dir / "Observation.ndjson",
         (

@@ -507,7 +507,7 @@ def observation(row: Row, encounter_id: str | None) -> JSON:
         code["coding"] = [_coding(fc.LOINC, "882-1", "ABO and Rh group [Type] in Blood")]
     res: JSON = {"resourceType": "Observation", "id": row["result_id"]}
     if row.get("order_id"):
-        res["basedOn"] = [{"identifier": {"system": fc.ORDER_SYSTEM, "value": row["order_id"]}}]
+        res["basedOn"] = [_ref("ServiceRequest", row["order_id"])]
     res.update(
         {
             "status": "final",
