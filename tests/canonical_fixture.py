@@ -324,6 +324,20 @@ def build_canonical(root: Path, n_patients: int = 60, seed: int = 7) -> Path:
         for i, pat in enumerate(patients[:12])
     ]
     _write(out, c.CALLS, calls)
+    appointments = [
+        {
+            "appointment_id": f"AP{i}",
+            "patient_id": pat["patient_id"],
+            "department_id": enc["department_id"],
+            "provider_user_id": "U1" if i % 2 else None,
+            "scheduled_by_user_id": "U2",
+            "scheduled_at": datetime(2024, 2, 20, 9, i % 60),
+            "start": datetime(2024, 3, 5, 8 + i % 9, 0),
+            "status": ["completed", "scheduled", "cancelled", "no_show"][i % 4],
+        }
+        for i, (pat, enc) in enumerate(zip(patients[:8], encounters[:8], strict=False))
+    ]
+    _write(out, c.APPOINTMENTS, appointments)
     _write_access_events(out, patients, rng)
     return out
 

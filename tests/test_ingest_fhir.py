@@ -40,6 +40,7 @@ CARRIED = (
     "lab_results",
     "calls",
     "orders",
+    "appointments",
 )
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -237,13 +238,15 @@ def test_fhir_hospital_loads_like_its_canonical_files(
     assert patients == canonical_loaded["patients"]
     assert {r["event_id"]: r for r in _events(stores)} == canonical_loaded["events"]
     # Record by record the same, but for what the export cannot carry: the phone a call
-    # came from.
+    # came from and who booked an appointment.
     rows, expected_rows = _rows(stores), canonical_loaded["rows"]
     for name in CARRIED:
         for key, row in expected_rows[name].items():
             got = dict(rows[name][key])
             if name == "calls":  # a Communication names no caller's phone
                 got["caller_phone"] = row["caller_phone"]
+            if name == "appointments":  # nor an R4 Appointment who booked it
+                got["scheduled_by_user_id"] = row["scheduled_by_user_id"]
             assert got == row, (name, key)
 
 

@@ -92,6 +92,7 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "RelatedPerson",
     "Coverage",
     "Communication",
+    "Appointment",
     "Encounter",
     "MedicationRequest",
     "ServiceRequest",

@@ -1,14 +1,14 @@
 """Read FHIR R4: bulk-data NDJSON (one type per file, or mixed) and Bundles in ``.json``.
 
 Resources read: Organization, Location, Practitioner, PractitionerRole, Patient,
-RelatedPerson, Coverage, Communication, Encounter, MedicationRequest, ServiceRequest,
-Observation and AuditEvent. They become the canonical facilities, departments,
-workforce, patients, patient_contacts, coverages, calls, encounters, care_team,
-prescriptions, orders, lab_results and access_events; the
+RelatedPerson, Coverage, Communication, Appointment, Encounter, MedicationRequest,
+ServiceRequest, Observation and AuditEvent. They become the canonical facilities,
+departments, workforce, patients, patient_contacts, coverages, calls, appointments,
+encounters, care_team, prescriptions, orders, lab_results and access_events; the
 mapping of each type is described in ``fhir_admin``, ``fhir_person``, ``fhir_clinical``
 and ``fhir_audit``, how the files are read in ``fhir_run``.
 
-What FHIR does not carry here: appointments, registrations, billing,
+What FHIR does not carry here: who booked an appointment, registrations, billing,
 complaints, eligibility, fraud watch and merges (the export has no such resources), and
 the patient address and phone history (folded into Patient without ids or dates).
 

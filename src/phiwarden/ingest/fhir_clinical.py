@@ -19,6 +19,11 @@ Inverts ``synth.fhir_resources``:
   "other", counted; code (phiwarden's own order code, else the first coding's) and
   description (the code's text); encounter, patient, ``requester`` as ordering user,
   the first ``performer`` that names a department, ``authoredOn``.
+- Appointment: an ``appointments`` row: the patient, the first Practitioner (or
+  PractitionerRole) participant as provider, the first Location participant's
+  department, ``start``, ``created`` as when it was booked, the status (fulfilled ->
+  completed, booked -> scheduled, noshow -> no_show, else as written). R4 names no
+  booking user, so ``scheduled_by_user_id`` stays empty.
 - Communication: a ``calls`` row: the workforce member is the first Practitioner (or
   PractitionerRole) among ``recipient``, else the ``sender``; the patient is ``subject``
   (else a Patient sender or recipient); start is ``sent`` (else ``received``), end
@@ -175,6 +180,29 @@ def service_request(res: JSON, location: str, d: Directory, sink: Sink) -> str |
         "ordered_at": wall_clock(res.get("authoredOn")),
     }
     sink.add("orders", row, location)
+    return None
+
+
+_APPOINTMENT_STATUS = {"fulfilled": "completed", "booked": "scheduled", "noshow": "no_show"}
+
+
+def appointment(res: JSON, location: str, d: Directory, sink: Sink) -> str | None:
+    """An ``appointments`` row."""
+    actors = [obj(p.get("actor")) for p in objs(res.get("participant"))]
+    status = text(res.get("status"))
+    row: JSON = {
+        "appointment_id": text(res.get("id")),
+        "patient_id": next((p for p in (ref_id(a, "Patient") for a in actors) if p), None),
+        "department_id": next(
+            (x for x in (d.department_at(ref_id(a, "Location")) for a in actors) if x), None
+        ),
+        "provider_user_id": next((u for u in (d.user(a) for a in actors) if u), None),
+        "scheduled_by_user_id": None,
+        "scheduled_at": wall_clock(res.get("created")),
+        "start": wall_clock(res.get("start")),
+        "status": _APPOINTMENT_STATUS.get(status or "", status),
+    }
+    sink.add("appointments", row, location)
     return None
 
 

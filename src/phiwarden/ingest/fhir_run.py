@@ -57,6 +57,7 @@ MAPPERS: dict[str, Mapper] = {
     "RelatedPerson": fhir_person.related_person,
     "Coverage": fhir_person.coverage,
     "Communication": fhir_clinical.communication,
+    "Appointment": fhir_clinical.appointment,
     "Encounter": fhir_clinical.encounter,
     "MedicationRequest": fhir_clinical.medication_request,
     "ServiceRequest": fhir_clinical.service_request,

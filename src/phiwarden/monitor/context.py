@@ -267,7 +267,14 @@ def _queries(
         ),
         {c: _TYPES[("prescriptions", c)] for c in cs_cols},
     )
-    ap_cols = ("patient_id", "scheduled_by_user_id", "provider_user_id", "scheduled_at", "start")
+    ap_cols = (
+        "patient_id",
+        "department_id",
+        "scheduled_by_user_id",
+        "provider_user_id",
+        "scheduled_at",
+        "start",
+    )
     out["appointments"] = (
         select(*(a.c[c] for c in ap_cols)).where(
             a.c.scheduled_at.between(lo, hi) | a.c.start.between(lo, hi)

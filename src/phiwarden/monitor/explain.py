@@ -51,6 +51,8 @@ TEMPLATES: dict[str, str] = {
     "user's facility, and this patient was (kept per role by support and lift)",
     "facility_upcoming": "mined from the log: the user's role opens patients days before "
     "their visit at the user's facility, and this patient had one (kept per role)",
+    "facility_booking": "mined from the log: the user's role opens patients when a visit at "
+    "the user's facility is booked, and one was booked for this patient then (kept per role)",
 }
 RANK = {name: i for i, name in enumerate(TEMPLATES)}
 #: Role workflows: which roles follow which record.

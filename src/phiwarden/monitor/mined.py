@@ -12,7 +12,9 @@ for a role only when the log supports it:
   of the patient there, the access from ``encounter_before_hours`` before its start to
   ``encounter_after_hours`` after its end (front-desk staff check in whoever arrives);
 - **facility_upcoming**: the same, the access up to ``mined_upcoming_days`` before the
-  encounter starts (booking and pre-registering a visit).
+  encounter starts (pre-registering a visit);
+- **facility_booking**: user -> facility -> an appointment there booked (``created``)
+  within ``record_margin_hours`` of the access (R4 does not say who booked it).
 
 A role keeps a path when at least ``mined_min_openings`` of its openings were still left,
 the path explains at least ``mined_min_support`` of them, and that is at least
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -36,57 +40,76 @@ import pyarrow.compute as pc
 from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.context import Context
 
+TS = pa.timestamp("us")
+
 
 @dataclass(frozen=True)
 class MinedPath:
-    """A candidate path: an encounter at the user's facility, and the span around it."""
+    """A candidate path: a record at the user's facility, and the span around it."""
 
     template: str
-    #: the span starts this long before the encounter starts ...
+    #: "encounter" (its start..end) or "booking" (an appointment's creation time)
+    source: str
+    #: the span starts this long before the record's start ...
     before_hours: float
-    #: ... and ends this long after it ends (None: at its start)
+    #: ... and ends this long after its end (None: at its start)
     after_hours: float | None
 
 
 def candidates(c: MonitorConfig) -> tuple[MinedPath, ...]:
     """The paths tried, in order, with the run's margins."""
     return (
-        MinedPath("facility_encounter", c.encounter_before_hours, c.encounter_after_hours),
-        MinedPath("facility_upcoming", c.mined_upcoming_days * 24, None),
+        MinedPath(
+            "facility_encounter", "encounter", c.encounter_before_hours, c.encounter_after_hours
+        ),
+        MinedPath("facility_upcoming", "encounter", c.mined_upcoming_days * 24, None),
+        MinedPath("facility_booking", "booking", c.record_margin_hours, c.record_margin_hours),
     )
 
 
-def _hours(h: float) -> ir.IntervalScalar:
-    return ibis.interval(minutes=round(h * 60))
+def spans_of(ctx: Context, path: MinedPath) -> pa.Table:
+    """(facility, patient, t0, t1) of every record the path can explain an access with."""
+    a = ctx.arrow
+    if path.source == "encounter":
+        rec = a["encounters"]
+        facility, start = rec["facility_id"], rec["start"]
+        end = pc.fill_null(rec["end"], pa.scalar(ctx.window.end, TS))
+    else:
+        rec = a["appointments"]
+        depts = a["departments"]
+        where = dict(
+            zip(depts["department_id"].to_pylist(), depts["facility_id"].to_pylist(), strict=True)
+        )
+        facility = pa.array([where.get(d) for d in rec["department_id"].to_pylist()], pa.string())
+        start = end = rec["scheduled_at"]
+    before = pa.scalar(timedelta(hours=path.before_hours), pa.duration("us"))
+    t0 = pc.subtract(pc.cast(start, TS), before)
+    if path.after_hours is None:
+        t1 = pc.cast(start, TS)
+    else:
+        t1 = pc.add(
+            pc.cast(end, TS), pa.scalar(timedelta(hours=path.after_hours), pa.duration("us"))
+        )
+    table = pa.table({"sf": facility, "sp": rec["patient_id"], "t0": t0, "t1": t1})
+    return table.filter(pc.and_(pc.is_valid(table["sf"]), pc.is_valid(table["t0"])))
 
 
-def chance_in_care(ctx: Context, path: MinedPath) -> dict[str, float]:
-    """Per facility: the share of the patient index inside one of its encounters' spans at
-    a random moment of the window (how often the path would hold by chance)."""
-    w = ctx.window
-    enc = ctx.arrow["encounters"].filter(pc.is_valid(ctx.arrow["encounters"]["facility_id"]))
+def chance_in_spans(ctx: Context, spans: pa.Table) -> dict[str, float]:
+    """Per facility: the share of the patient index inside one of its spans at a random
+    moment of the window (how often the path would hold by chance)."""
     patients = ctx.arrow["patients"].num_rows
-    if enc.num_rows == 0 or patients == 0:
+    if spans.num_rows == 0 or patients == 0:
         return {}
-    ts = enc["start"].type
-    us = 3_600_000_000
 
-    def micros(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    def micros(values: Any) -> np.ndarray:
         return np.asarray(pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False))
 
-    lo = micros(pa.array([w.start], ts))[0]
-    hi = micros(pa.array([w.end], ts))[0]
-    start = micros(enc["start"])
-    t0 = np.maximum(start - int(path.before_hours * us), lo)
-    if path.after_hours is None:
-        t1 = np.minimum(start, hi)
-    else:
-        end = micros(pc.fill_null(enc["end"], pa.scalar(w.end, ts)))
-        t1 = np.minimum(end + int(path.after_hours * us), hi)
+    lo, hi = (micros(pa.array([t], TS))[0] for t in (ctx.window.start, ctx.window.end))
+    t0 = np.maximum(micros(spans["t0"]), lo)
+    t1 = np.minimum(micros(spans["t1"]), hi)
     covered = np.clip(t1 - t0, 0, None).astype(float)
-    facilities = enc["facility_id"].to_pylist()
     out: dict[str, float] = {}
-    for fac, span in zip(facilities, covered.tolist(), strict=True):
+    for fac, span in zip(spans["sf"].to_pylist(), covered.tolist(), strict=True):
         out[fac] = out.get(fac, 0.0) + span
     return {fac: float(span / ((hi - lo) * patients)) for fac, span in out.items()}
 
@@ -112,7 +135,7 @@ def _try(
     cache: Callable[[ir.Table], ir.Table],
 ) -> ir.Table:
     c = ctx.config
-    w, d, enc = ctx["workforce"], ctx["departments"], ctx["encounters"]
+    w, d = ctx["workforce"], ctx["departments"]
     users = w.left_join(d, w.department_id == d.department_id).select(
         uid=w.user_id, role=w.role.fill_null("other"), fac=d.facility_id
     )
@@ -127,16 +150,8 @@ def _try(
             fac=users.fac,
         )
     )
-    if path.after_hours is None:
-        until = enc.start
-    else:
-        until = enc.end.fill_null(ibis.literal(ctx.window.end)) + _hours(path.after_hours)
-    spans = enc.filter(enc.facility_id.notnull()).select(
-        sf=enc.facility_id,
-        sp=enc.patient_id,
-        t0=(enc.start - _hours(path.before_hours)).cast("timestamp"),
-        t1=until.cast("timestamp"),
-    )
+    arrow_spans = spans_of(ctx, path)
+    spans = ctx.register(f"mined_{path.template}", arrow_spans)
     hit = cache(
         left.join(
             spans,
@@ -148,7 +163,7 @@ def _try(
     by_facility = left.group_by(["role", "fac"]).aggregate(openings=left.count()).to_pyarrow()
     counts = hit.group_by(hit.hr).aggregate(n=hit.count()).to_pyarrow()
     found = dict(zip(counts["hr"].to_pylist(), counts["n"].to_pylist(), strict=True))
-    chance_at = chance_in_care(ctx, path)
+    chance_at = chance_in_spans(ctx, arrow_spans)
     tried: dict[str, list[float]] = {}  # role -> [openings, openings expected by chance]
     for row in by_facility.to_pylist():
         seen = tried.setdefault(row["role"], [0.0, 0.0])

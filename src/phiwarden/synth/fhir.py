@@ -16,6 +16,7 @@ from pathlib import Path
 from phiwarden.domain import canonical as c
 from phiwarden.synth import fhir_resources as fr
 from phiwarden.synth.export_io import Row, iso_date, load_rows
+from phiwarden.synth.fhir_appointments import appointment
 from phiwarden.synth.fhir_audit import write_audit_events
 from phiwarden.synth.fhir_calls import communication
 from phiwarden.synth.fhir_orders import service_request
@@ -192,6 +193,10 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
             fr.observation(r, order_encounter.get(r.get("order_id") or ""))
             for r in load_rows(canonical_dir, c.LAB_RESULTS)
         ),
+    )
+    counts["Appointment"] = _write_ndjson(
+        out_dir / "Appointment.ndjson",
+        (appointment(r) for r in load_rows(canonical_dir, c.APPOINTMENTS)),
     )
     counts["Communication"] = _write_ndjson(
         out_dir / "Communication.ndjson",
