@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 
 from phiwarden.domain.enums import Role
 from phiwarden.monitor.context import Context, no_cache
-from phiwarden.monitor.mined import with_mined
+from phiwarden.monitor.mined import mined_credits
 
 #: Templates in the order an opening is credited to them, with a line for reports.
 TEMPLATES: dict[str, str] = {
@@ -288,12 +288,20 @@ def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> i
             [g.user_id == best.user_id, g.patient_id == best.patient_id, g.hour == best.hour],
         ).select(g, best.rank)
     )
-    covered = cache(_with_covering(ctx, out, cache))
-    return with_mined(ctx, covered, RANK, cache)
+    # paths mined from the log, tried only on what the templates left (a small table)
+    left = out.filter(out.rank.isnull()).select("user_id", "patient_id", "hour", "first")
+    mined = mined_credits(ctx, cache(left), RANK, cache)
+    return _with_covering(ctx, out, cache, mined)
 
 
-def _with_covering(ctx: Context, out: ir.Table, cache: Callable[[ir.Table], ir.Table]) -> ir.Table:
-    """Second pass: credit an unexplained opening made beside a same-role user's explained one.
+def _with_covering(
+    ctx: Context,
+    out: ir.Table,
+    cache: Callable[[ir.Table], ir.Table],
+    mined: ir.Table | None = None,
+) -> ir.Table:
+    """Second pass: credit an unexplained opening made beside a same-role user's explained one
+    (and, in the same join, the openings ``mined`` credits: user_id, patient_id, hour, rank).
 
     A physician covering a colleague opens the chart with them, often from another
     department; within ``cover_minutes`` of an explained opening of the same patient by
@@ -326,13 +334,19 @@ def _with_covering(ctx: Context, out: ir.Table, cache: Callable[[ir.Table], ir.T
         .select(nu=left.lu, np=left.lp, nh=left.lh)
         .distinct()
     )
+    # one pass over the openings credits both this pass and the mined paths (small tables)
+    extra = near.mutate(nr=ibis.literal(RANK["covering"], "int16"))
+    if mined is not None:
+        extra = ibis.union(
+            extra,
+            mined.select(nu=mined.user_id, np=mined.patient_id, nh=mined.hour, nr=mined.rank),
+        )
+        extra = extra.group_by(["nu", "np", "nh"]).aggregate(nr=lambda t: t.nr.min())
     joined = out.left_join(
-        near, [out.user_id == near.nu, out.patient_id == near.np, out.hour == near.nh]
+        extra, [out.user_id == extra.nu, out.patient_id == extra.np, out.hour == extra.nh]
     )
-    covered = joined.nu.notnull() & joined.rank.isnull()
     return joined.select(
-        *(c for c in out.columns if c != "rank"),
-        rank=covered.ifelse(ibis.literal(RANK["covering"], "int16"), joined.rank),
+        *(c for c in out.columns if c != "rank"), rank=joined.rank.fill_null(joined.nr)
     )
 
 

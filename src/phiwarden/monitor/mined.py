@@ -114,33 +114,20 @@ def chance_in_spans(ctx: Context, spans: pa.Table) -> dict[str, float]:
     return {fac: float(span / ((hi - lo) * patients)) for fac, span in out.items()}
 
 
-def with_mined(
+def mined_credits(
     ctx: Context,
-    out: ir.Table,
+    left: ir.Table,
     ranks: Mapping[str, int],
     cache: Callable[[ir.Table], ir.Table],
-) -> ir.Table:
-    """Try each candidate path in turn; credit its rank where a kept path explains."""
+) -> ir.Table | None:
+    """(user_id, patient_id, hour, rank) of the openings ``left`` unexplained that a kept
+    path explains, trying each candidate on what the earlier ones left; None if none."""
     ctx.mined = []
-    for path in candidates(ctx.config):
-        out = cache(_try(ctx, out, path, ranks[path.template], cache))
-    return out
-
-
-def _try(
-    ctx: Context,
-    out: ir.Table,
-    path: MinedPath,
-    rank: int,
-    cache: Callable[[ir.Table], ir.Table],
-) -> ir.Table:
-    c = ctx.config
     w, d = ctx["workforce"], ctx["departments"]
     users = w.left_join(d, w.department_id == d.department_id).select(
         uid=w.user_id, role=w.role.fill_null("other"), fac=d.facility_id
     )
-    left = out.filter(out.rank.isnull())
-    left = cache(
+    todo = cache(
         left.join(users, left.user_id == users.uid).select(
             lu=left.user_id,
             lp=left.patient_id,
@@ -150,17 +137,43 @@ def _try(
             fac=users.fac,
         )
     )
+    credits: list[ir.Table] = []
+    for path in candidates(ctx.config):
+        credit = _try(ctx, todo, path, cache)
+        if credit is None:
+            continue
+        credits.append(
+            credit.select(
+                user_id=credit.hu,
+                patient_id=credit.hp,
+                hour=credit.hh,
+                rank=ibis.literal(ranks[path.template], "int16"),
+            )
+        )
+        todo = cache(
+            todo.anti_join(
+                credit, [todo.lu == credit.hu, todo.lp == credit.hp, todo.lh == credit.hh]
+            )
+        )
+    return ibis.union(*credits) if credits else None
+
+
+def _try(
+    ctx: Context, todo: ir.Table, path: MinedPath, cache: Callable[[ir.Table], ir.Table]
+) -> ir.Table | None:
+    """The openings of ``todo`` the path explains for the roles that keep it (or None)."""
+    c = ctx.config
     arrow_spans = spans_of(ctx, path)
     spans = ctx.register(f"mined_{path.template}", arrow_spans)
     hit = cache(
-        left.join(
+        todo.join(
             spans,
-            [left.fac == spans.sf, left.lp == spans.sp, left.lf >= spans.t0, left.lf <= spans.t1],
+            [todo.fac == spans.sf, todo.lp == spans.sp, todo.lf >= spans.t0, todo.lf <= spans.t1],
         )
-        .select(hu=left.lu, hp=left.lp, hh=left.lh, hr=left.role)
+        .select(hu=todo.lu, hp=todo.lp, hh=todo.lh, hr=todo.role)
         .distinct()
     )
-    by_facility = left.group_by(["role", "fac"]).aggregate(openings=left.count()).to_pyarrow()
+    by_facility = todo.group_by(["role", "fac"]).aggregate(openings=todo.count()).to_pyarrow()
     counts = hit.group_by(hit.hr).aggregate(n=hit.count()).to_pyarrow()
     found = dict(zip(counts["hr"].to_pylist(), counts["n"].to_pylist(), strict=True))
     chance_at = chance_in_spans(ctx, arrow_spans)
@@ -190,14 +203,4 @@ def _try(
         )
         if accepted:
             kept.append(role)
-    if not kept:
-        return out
-    credit = hit.filter(hit.hr.isin(kept))
-    joined = out.left_join(
-        credit, [out.user_id == credit.hu, out.patient_id == credit.hp, out.hour == credit.hh]
-    )
-    mined = joined.hu.notnull() & joined.rank.isnull()
-    return joined.select(
-        *(col for col in out.columns if col != "rank"),
-        rank=mined.ifelse(ibis.literal(rank, "int16"), joined.rank),
-    )
+    return hit.filter(hit.hr.isin(kept)) if kept else None
