@@ -4,6 +4,7 @@ the peers' rate) instead of one rate for every user."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,44 @@ def test_mined_facility_encounter_explains_front_desk_work(
     assert on.stats["by_template"]["facility_encounter"] > 0
     assert off.stats["by_template"]["facility_encounter"] == 0
     assert on.stats["explained_fraction"] > off.stats["explained_fraction"]
+
+
+def test_an_account_missing_from_the_directory_is_an_alert(
+    stores: Stores, standard_export: Path, tmp_path: Path
+) -> None:
+    run_ingest(
+        [standard_export],
+        engine=stores.engine,
+        protector=stores.protector,
+        lake_dir=stores.settings.lake_dir,
+    )
+    # a generic login the directory does not know opens three charts
+    log = tmp_path / "access_log_20260105.csv"
+    patients = standard_export.joinpath("Patient.ndjson").read_text().splitlines()[:3]
+
+    mrns = [
+        next(i["value"] for i in json.loads(p)["identifier"] if i.get("system", "").endswith("mrn"))
+        for p in patients
+    ]
+    first = json.loads(standard_export.joinpath("AuditEvent.ndjson").read_text().splitlines()[0])
+    day = first["recorded"][:10]
+    log.write_text(
+        "ACCESS_TIME,METRIC_NAME,PAT_MRN_ID,USER_LOGIN,WORKSTATION_ID,DEPARTMENT_ID,"
+        "BTG_REASON,BTG_EXPLANATION\n"
+        + "".join(
+            f"{day} 12:0{i}:00,Chart Review Accessed,{m},frontdesk2,WS1,,,\n"
+            for i, m in enumerate(mrns)
+        )
+    )
+    report = run_ingest(
+        [log],
+        engine=stores.engine,
+        protector=stores.protector,
+        lake_dir=stores.settings.lake_dir,
+        fmt="epic",
+    )
+    assert report.gaps[("access_events", "user_id")] == 3 and report.quarantined == 0
+    result = run_monitor(stores, save=False)
+    alert = next(a for a in result.alerts if a.user_id == "login:frontdesk2")
+    assert [r["code"] for r in alert.reasons] == ["unknown_account"]
+    assert len(alert.patient_ids) == 3

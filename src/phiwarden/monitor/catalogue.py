@@ -22,6 +22,7 @@ from phiwarden.monitor.detectors import (
     self_access,
     spread,
     terminated,
+    unknown_account,
     vip,
     volume,
 )
@@ -40,6 +41,7 @@ DETECTORS: tuple[Detector, ...] = tuple(
         vip,
         deceased,
         terminated,
+        unknown_account,
         break_glass,
         after_hours,
         volume,
