@@ -245,7 +245,7 @@ def test_population_csv_keeps_formulas_inert() -> None:
 
 def test_catalogue_is_complete_and_documented() -> None:
     codes = [d.code for d in DETECTORS]
-    assert len(codes) == len(set(codes)) == 17
+    assert len(codes) == len(set(codes)) == 18
     docs = (Path(__file__).parents[1] / "docs" / "monitoring.md").read_text(encoding="utf-8")
     for det in DETECTORS:
         assert det.why and det.title and det.reason and det.weight > 0
