@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -102,3 +103,18 @@ def small_hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = SynthSpec(patients=300, workforce=50, days=7, seed=11, formats=("canonical",))
     generate(out, spec)
     return out
+
+
+def signals_table(rows: list[tuple[str, str, str]]) -> Any:
+    """A monitor signals table (code, user_id, patient_id, factor 1.0, detail) for scoring."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "code": [r[0] for r in rows],
+            "user_id": [r[1] for r in rows],
+            "patient_id": [r[2] for r in rows],
+            "factor": [1.0] * len(rows),
+            "detail": ["x"] * len(rows),
+        }
+    )

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
+from conftest import signals_table
 from phiwarden.cli import app
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
@@ -253,21 +254,10 @@ def test_catalogue_is_complete_and_documented() -> None:
 
 
 def test_scoring_weighs_common_attributes_against_chance() -> None:
-    import pyarrow as pa
-
     assert surprise(0, 1.0) == 0.0
     assert surprise(3, 0.05) > 3 > surprise(1, 0.5)
 
-    def sig(rows: list[tuple[str, str, str]]) -> pa.Table:
-        return pa.table(
-            {
-                "code": [r[0] for r in rows],
-                "user_id": [r[1] for r in rows],
-                "patient_id": [r[2] for r in rows],
-                "factor": [1.0] * len(rows),
-                "detail": ["x"] * len(rows),
-            }
-        )
+    sig = signals_table
 
     # 'a' opened 3 VIPs among 3 unexplained patients; 'b' 1 VIP among 40
     accesses = {("a", f"p{i}"): 1 for i in range(3)} | {("b", f"q{i}"): 1 for i in range(40)}

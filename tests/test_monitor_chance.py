@@ -8,9 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
+from conftest import signals_table
 from phiwarden.ingest.run import run_ingest
 from phiwarden.monitor import run_monitor
 from phiwarden.monitor.config import MonitorConfig
@@ -18,18 +18,6 @@ from phiwarden.monitor.detectors.consecutive_mrns import in_run_by_chance
 from phiwarden.monitor.scoring import score_signals
 from phiwarden.store.setup import Stores
 from phiwarden.synth.dialect_standard import rewrite_standard
-
-
-def _signals(rows: list[tuple[str, str, str]]) -> pa.Table:
-    return pa.table(
-        {
-            "code": [r[0] for r in rows],
-            "user_id": [r[1] for r in rows],
-            "patient_id": [r[2] for r in rows],
-            "factor": [1.0] * len(rows),
-            "detail": ["x"] * len(rows),
-        }
-    )
 
 
 def test_runs_of_mrns_by_chance() -> None:
@@ -45,14 +33,14 @@ def test_a_users_own_chance_rate_decides_a_common_attribute() -> None:
     accesses = {("a", f"p{i}"): 1 for i in range(100)}
     rows = [("same_last_name", "a", f"p{i}") for i in range(5)]
     rare = score_signals(
-        _signals(rows),
+        signals_table(rows),
         MonitorConfig(weights={"same_last_name": 1.0}),
         (),
         accesses,
         rates={"same_last_name": {"a": 0.001}},
     )
     common = score_signals(
-        _signals(rows),
+        signals_table(rows),
         MonitorConfig(weights={"same_last_name": 1.0}),
         (),
         accesses,
@@ -73,8 +61,8 @@ def test_peers_rate_stands_for_chance_when_they_have_enough_pairs() -> None:
     cfg = MonitorConfig(weights={"coworker": 1.0})
     # against every user's rate (4%) each agent's 8 look unusual; against the other
     # agents' (8%) they are what every agent meets
-    assert len(score_signals(_signals(rows), cfg, (), accesses)) == 10
-    assert score_signals(_signals(rows), cfg, (), accesses, groups) == []
+    assert len(score_signals(signals_table(rows), cfg, (), accesses)) == 10
+    assert score_signals(signals_table(rows), cfg, (), accesses, groups) == []
 
 
 @pytest.fixture(scope="module")

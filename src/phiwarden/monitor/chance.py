@@ -85,6 +85,16 @@ def peer_chance(
     return out
 
 
+def peer_chance_of_key(inputs: Inputs, column: str) -> dict[str, float]:
+    """:func:`peer_chance` for a key both people have (``last_sound``, ``street_key``)."""
+    a = inputs.ctx.arrow
+    return peer_chance(
+        inputs,
+        keys_of(a["patients"], column, "patient_id"),
+        keys_of(a["workforce"], column, "user_id"),
+    )
+
+
 def keys_of(table: pa.Table, key: str, ident: str) -> dict[str, Hashable]:
     """``ident`` -> ``key`` of an Arrow table's rows whose key is set."""
     ids, values = table[ident].to_pylist(), table[key].to_pylist()

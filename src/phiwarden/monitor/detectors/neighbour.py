@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from phiwarden.monitor.chance import keys_of, peer_chance
+from phiwarden.monitor.chance import peer_chance_of_key
 from phiwarden.monitor.signals import Detector, Inputs, signal, text
 
 
@@ -32,12 +32,7 @@ def find(inputs: Inputs) -> ir.Table:
 
 def chance(inputs: Inputs) -> dict[str, float]:
     """Per user: how often the user's peers' unexplained patients live on the user's street."""
-    a = inputs.ctx.arrow
-    return peer_chance(
-        inputs,
-        keys_of(a["patients"], "street_key", "patient_id"),
-        keys_of(a["workforce"], "street_key", "user_id"),
-    )
+    return peer_chance_of_key(inputs, "street_key")
 
 
 DETECTOR = Detector(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from phiwarden.monitor.chance import keys_of, peer_chance
+from phiwarden.monitor.chance import peer_chance_of_key
 from phiwarden.monitor.signals import (
     Detector,
     Inputs,
@@ -25,12 +25,7 @@ def find(inputs: Inputs) -> ir.Table:
 
 def chance(inputs: Inputs) -> dict[str, float]:
     """Per user: how often the user's peers' unexplained patients sound like the user."""
-    a = inputs.ctx.arrow
-    return peer_chance(
-        inputs,
-        keys_of(a["patients"], "last_sound", "patient_id"),
-        keys_of(a["workforce"], "last_sound", "user_id"),
-    )
+    return peer_chance_of_key(inputs, "last_sound")
 
 
 DETECTOR = Detector(
