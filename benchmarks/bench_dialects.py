@@ -108,6 +108,9 @@ def main() -> int:
         print(f"{n}: recall per scenario: {per}")
         if rows[n]["missed"]:
             print(f"{n}: missed: {', '.join(rows[n]['missed'])}")
+        if rows[n]["false_reasons"]:
+            why = ", ".join(f"{k} {v}" for k, v in rows[n]["false_reasons"].items())
+            print(f"{n}: reasons on false alerts: {why}")
         weak = {k: v for k, v in rows[n]["readiness"].items() if v != "ok"}
         print(f"{n}: readiness not ok: {weak or 'none'}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from phiwarden.monitor.run import MonitorResult
@@ -29,5 +29,11 @@ def monitor_quality(result: MonitorResult, truth: dict[str, Any]) -> dict[str, A
         "false": len(false),
         "false_per_100k": len(false) / max(accesses, 1) * 100_000,
         "per_scenario": {k: (sum(v), len(v)) for k, v in sorted(per.items())},
+        # which reasons the false alerts carried: where to look when precision drops
+        "false_reasons": dict(
+            Counter(
+                r["code"] for a in result.alerts if a.user_id in false for r in a.reasons
+            ).most_common()
+        ),
         "missed": sorted(f"{u} ({snoopers[u]})" for u in set(snoopers) - alerted),
     }

@@ -79,8 +79,21 @@ def test_dicom_message_maps_requestor_patient_and_break_the_glass() -> None:
         "department_id": "D1",
         "break_the_glass": "true",
         "btg_reason": "Trauma bay 2",
+        "outcome": "success",  # EventOutcomeIndicator 0
     }
     assert parse_frame(DICOM)[0]["event_id"] == row["event_id"]  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("indicator", "expected"),
+    [("4", "failure"), ("8", "failure"), ("12", "failure"), ("0", "success")],
+)
+def test_event_outcome_indicator_is_kept(indicator: str, expected: str) -> None:
+    frame = DICOM.replace(
+        b'EventOutcomeIndicator="0"', f'EventOutcomeIndicator="{indicator}"'.encode()
+    )
+    [row] = parse_frame(frame)
+    assert row["outcome"] == expected
 
 
 def test_rfc3881_elements_namespace_purpose_of_use_and_several_patients() -> None:

@@ -48,6 +48,7 @@ EXPECTED_REASON = {
     "after_hours": {"after_hours"},
     "controlled_substance_panel": {"focus"},
     "bulk_curiosity": {"volume"},
+    "low_and_slow": {"low_and_slow"},
 }
 
 
@@ -98,10 +99,23 @@ def test_every_scenario_is_alerted_for_its_reason(loaded: Stores, hospital: Path
     by_user = {a.user_id: {r["code"] for r in a.reasons} for a in result.alerts}
     assert result.stats["explained_fraction"] > 0.94
     for user, scenario in snoopers.items():
+        if scenario == "low_and_slow":  # a supporting reason: see the next test
+            continue
         assert user in by_user, f"{scenario} snooper {user} has no alert"
         assert by_user[user] & EXPECTED_REASON[scenario], (scenario, by_user[user])
     seed = [u for u, s in snoopers.items() if s == "controlled_substance_panel"]
     assert seed and all("focus" in by_user[u] for u in seed)
+
+
+def test_low_and_slow_finds_persistent_unrelated_access(loaded: Stores, hospital: Path) -> None:
+    """Its default weight (0.6) needs another reason; at weight 1 it alerts on its own."""
+    slow = [u for u, s in truth(hospital).items() if s == "low_and_slow"]
+    alone = MonitorConfig(weights={"low_and_slow": 1.0})
+    result = run_monitor(loaded, save=False, config=alone)
+    by_user = {a.user_id: {r["code"] for r in a.reasons} for a in result.alerts}
+    assert slow and all("low_and_slow" in by_user.get(u, set()) for u in slow), by_user
+    flagged = {u for u, codes in by_user.items() if "low_and_slow" in codes}
+    assert len(flagged - set(truth(hospital))) <= 1  # at most one innocent user at weight 1
 
 
 def test_alert_lists_the_snooped_patients_with_evidence(loaded: Stores, hospital: Path) -> None:
@@ -246,7 +260,7 @@ def test_population_csv_keeps_formulas_inert() -> None:
 
 def test_catalogue_is_complete_and_documented() -> None:
     codes = [d.code for d in DETECTORS]
-    assert len(codes) == len(set(codes)) == 18
+    assert len(codes) == len(set(codes)) == 20
     docs = (Path(__file__).parents[1] / "docs" / "monitoring.md").read_text(encoding="utf-8")
     for det in DETECTORS:
         assert det.why and det.title and det.reason and det.weight > 0

@@ -219,7 +219,9 @@ def test_ground_truth_refers_to_existing_records_and_covers_every_scenario(
     users = {r["user_id"] for r in tables["workforce"]}
     patients = {r["patient_id"] for r in tables["patients"]}
     regs = _by_key(tables["registrations"], "registration_id")
-    assert {s["scenario"] for s in truth["snooping"]} == {s.value for s in SnoopingScenario}
+    # low and slow needs three whole weeks; this hospital's window is ten days
+    short = {SnoopingScenario.LOW_AND_SLOW.value} if SPEC.days < 21 else set()
+    assert {s["scenario"] for s in truth["snooping"]} == {s.value for s in SnoopingScenario} - short
     assert {t["scenario"] for t in truth["identity_theft"]} == {
         s.value for s in IdentityTheftScenario
     }

@@ -382,7 +382,8 @@ ACCESS_EVENTS = _t(
     "access_events",
     "event_id",
     ("event_id", "ts", "user_id", "patient_id", "action"),
-    "EHR access events; stored in the event lake as Parquet partitioned by day.",
+    "EHR access events; stored in the event lake as Parquet partitioned by day. outcome is "
+    "success or failure (empty: not recorded, read as success).",
     ("event_id", S),
     ("ts", TS),
     ("user_id", S),
@@ -393,6 +394,7 @@ ACCESS_EVENTS = _t(
     ("department_id", S),
     ("break_the_glass", B),
     ("btg_reason", S),
+    ("outcome", S),
 )
 
 #: Operational tables in load order (referenced tables first).

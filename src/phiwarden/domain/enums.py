@@ -102,6 +102,7 @@ class SnoopingScenario(StrEnum):
     AFTER_HOURS = "after_hours"
     CONTROLLED_SUBSTANCE_PANEL = "controlled_substance_panel"
     BULK_CURIOSITY = "bulk_curiosity"
+    LOW_AND_SLOW = "low_and_slow"
 
 
 class IdentityTheftScenario(StrEnum):

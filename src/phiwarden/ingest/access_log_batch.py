@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.enums import AccessAction
+from phiwarden.formats import outcome
 from phiwarden.ingest.access_log_mapping import Mapping
 from phiwarden.ingest.access_log_resolve import (
     Lookup,
@@ -109,6 +110,7 @@ def build_resolvers(engine: Engine, mapping: Mapping) -> Resolvers:
     actions = {**_ACTIONS, **mapping.action_values} if mapping.action_values else _ACTIONS
     by_name = {name: did for name, did in depts if name is not None}
     btg_true = mapping.btg_true
+    failures = frozenset(outcome.FAILURE_CODES) | mapping.failure_values
     return Resolvers(
         users=Lookup(lambda v: user_map.get(v.strip()) or _unknown_as(UNKNOWN_LOGIN, v), user_map),
         patients=Lookup(
@@ -126,6 +128,9 @@ def build_resolvers(engine: Engine, mapping: Mapping) -> Resolvers:
             "workstation": Lookup(_stripped),
             "btg_reason": Lookup(_stripped),
             "btg_flag": Lookup(lambda v: "1" if v.strip().upper() in btg_true else "0"),
+            "outcome": Lookup(
+                lambda v: outcome.FAILURE if v.strip().upper() in failures else outcome.SUCCESS
+            ),
         },
         ambiguous_mrns=ambiguous,
     )
@@ -218,7 +223,7 @@ def map_batch(
         parts.append(lookup.hashes(idx))
         checks.add(pc.is_null(col[name]), _missing(mapping, name))
         checks.add(pc.is_null(targets[name]), _unknown_reason(mapping, res, name, col[name]))
-    for name in ("workstation", "btg_reason", "btg_flag", "department"):
+    for name in ("workstation", "btg_reason", "btg_flag", "department", "outcome"):
         if name in col:
             lookup = res.departments if name == "department" else res.free[name]
             idx = lookup.index(col[name])
@@ -259,6 +264,7 @@ def map_batch(
             "department_id": pick(targets.get("department", pa.nulls(n, pa.string()))),
             "break_the_glass": btg,
             "btg_reason": btg_reason,
+            "outcome": pick(targets.get("outcome", pa.nulls(n, pa.string()))),
         },
         schema=ACCESS_EVENTS.schema,
     )

@@ -23,7 +23,7 @@ every key; in short::
     action = "METRIC_NAME"
     workstation = "WORKSTATION_ID"      # optional: workstation, department, btg_flag,
     department = "DEPARTMENT_ID"        #   btg_reason (one column or a list, joined),
-    btg_reason = ["BTG_REASON", "BTG_EXPLANATION"]   # event_id
+    btg_reason = ["BTG_REASON", "BTG_EXPLANATION"]   # event_id, outcome
     [timestamp]
     formats = ["ISO8601", "%m/%d/%Y %H:%M:%S"]      # tried in order; ISO8601 is the fastest
     [user]
@@ -38,9 +38,13 @@ every key; in short::
     "Chart Review Accessed" = "view"
     [btg_flag]
     true_values = ["Y", "YES", "1", "TRUE"]   # case-insensitive; other values are false
+    [outcome]
+    failure_values = ["DENIED"]         # added to the standard failure words and codes
 
 Without ``btg_flag`` a row is break-the-glass when its reason is filled. Without
-``[action.values]`` the action column must hold canonical action names.
+``[action.values]`` the action column must hold canonical action names. An ``outcome``
+value is a failure when it is one of the standard words or codes (``formats.outcome``:
+Failure, Denied, F, 4, 8, 12...) or of ``failure_values``, else a success.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ BUNDLED: dict[str, Path] = {
 }
 
 REQUIRED_FIELDS = ("ts", "user", "patient", "action")
-OPTIONAL_FIELDS = ("workstation", "department", "btg_flag", "btg_reason", "event_id")
+OPTIONAL_FIELDS = ("workstation", "department", "btg_flag", "btg_reason", "event_id", "outcome")
 ISO8601 = "ISO8601"
 _ACTIONS = frozenset(a.value for a in AccessAction)
 _MATCH = {"user": ("login", "user_id"), "patient": ("mrn", "patient_id")}
@@ -99,6 +103,8 @@ class Mapping:
     action_values: dict[str, str]
     action_default: str | None
     btg_true: frozenset[str]
+    #: outcome values (upper case) meaning a failed access, beyond the standard ones
+    failure_values: frozenset[str] = frozenset()
 
     def column(self, field: str) -> str | None:
         """The single source column of a field (None when not mapped)."""
@@ -205,6 +211,15 @@ def _actions(doc: dict[str, Any], where: str) -> tuple[dict[str, str], str | Non
     return {str(k): str(v) for k, v in values.items()}, default
 
 
+def _failure_values(doc: dict[str, Any], where: str) -> frozenset[str]:
+    values = _section(doc, "outcome", where).get("failure_values")
+    if values is None:
+        return frozenset()
+    return frozenset(
+        v.strip().upper() for v in _strings(values, f"{where} [outcome] failure_values")
+    )
+
+
 def read_mapping(path: Path) -> Mapping:
     """Parse and check a mapping file; MappingError says what to fix."""
     where = Path(path).name
@@ -242,4 +257,5 @@ def read_mapping(path: Path) -> Mapping:
         action_values=values,
         action_default=default,
         btg_true=frozenset(v.upper() for v in _strings(true_values, f"{where} [btg_flag]")),
+        failure_values=_failure_values(doc, where),
     )

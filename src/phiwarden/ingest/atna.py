@@ -22,6 +22,8 @@ Mapping (REFERENCE.md section 4), one access event per patient participant objec
 - ``break_the_glass``: EventTypeCode 110127 "Emergency Override Started" or PurposeOfUse
   ETREAT; ``btg_reason``: the patient's ParticipantObjectDetail of type BreakGlassReason
   (or Reason; base64 value), else the 110127 code's text when it is not the code's name.
+- ``outcome``: EventOutcomeIndicator, 0 success and 4/8/12 failure (``formats.outcome``):
+  a denied attempt loads as an access event with outcome failure.
 
 Attribute-style (DICOM) and element-style (RFC 3881) spellings both read: each field is
 an attribute or a child element of that name, a code is ``csd-code`` or ``code``, its text
@@ -47,6 +49,7 @@ import pyarrow as pa
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.enums import ACTIONS_BY_AUDIT_CODE
+from phiwarden.formats import outcome
 from phiwarden.ingest import spool
 from phiwarden.ingest.canonical import file_digest
 from phiwarden.ingest.formats import Progress
@@ -245,6 +248,7 @@ def parse_audit_message(xml: bytes, *, event_id: str, zone: tzinfo | None = None
                 ),
                 "break_the_glass": "true" if btg else "false",
                 "btg_reason": reason,
+                "outcome": outcome.of_code(_field(ident, "EventOutcomeIndicator")),
             }
         )
     return rows

@@ -20,8 +20,8 @@ create/view/update/delete/execute; break-the-glass is subtype code 110127 (DCM
 ``purposeOfUse``, whose text (else the purposeOfEvent text) is the reason; workstation is
 the requestor's network address, department the ``source.site``, source system the
 observer's display (else identifier; the export's ``unknown`` is read as empty). The
-``outcome`` code is passed along as an extra column (the canonical record has none yet),
-so failed attempts load as access events too.
+``outcome`` code (0 success, 4/8/12 failure) becomes the event's outcome, so failed
+attempts load as access events too.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import pyarrow.compute as pc
 
 from phiwarden.formats.fhir_codes import ACTION_SYSTEM
 
-#: Canonical access-event columns produced here, plus the FHIR outcome code.
+#: Canonical access-event columns produced here (outcome as the FHIR code; the loader
+#: normalises it).
 COLUMNS = (
     "event_id",
     "ts",

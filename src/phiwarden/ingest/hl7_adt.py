@@ -11,9 +11,13 @@
 - **Person information** (A28, A31, A08 and every other ADT event): the patient with
   addresses (PID-11), phones (PID-13/14), contacts (NK1, GT1, IN1 subscribers),
   coverages (IN1) and, when PV1 has a visit number, the visit.
+- **Update** (A08, A31): as person information, and the stored patient's demographics
+  are replaced by the PID's, the previous values kept as history (``hl7_update``).
+- **Link / unlink** (A24, A37): the two PIDs' charts are linked as one person, or the
+  link is ended (``hl7_update``); both patients are stored if new.
 
 The loader inserts each record once by key, so a later message about the same patient
-or visit adds only what is new.
+or visit adds only what is new; only an update changes what is stored.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from phiwarden.ingest import hl7_codes as codes
 from phiwarden.ingest import hl7_segments as seg
 from phiwarden.ingest.hl7_er7 import Hl7Error, Message, Segment
 from phiwarden.ingest.hl7_segments import Row
+from phiwarden.ingest.hl7_update import LINK_EVENTS, UNLINK_EVENTS, UPDATE_EVENTS, Link, Update
 
 REGISTRATION_EVENTS = frozenset({"A01", "A04"})
 MERGE_EVENTS = frozenset({"A18", "A30", "A34", "A36", "A39", "A40"})
-SUPPORTED = "ADT A01, A04, A08, A28, A31, A40"
+SUPPORTED = "ADT A01, A04, A08, A24, A28, A31, A37, A40"
 
 #: The tables an ADT message fills, in load order (referenced records first).
 TABLES: tuple[c.CanonicalTable, ...] = (
@@ -51,6 +56,10 @@ class Mapped:
     control_id: str
     event: str
     rows: dict[str, list[Row]] = field(default_factory=dict)
+    #: demographics to compare with the stored patient (A08, A31)
+    updates: list[Update] = field(default_factory=list)
+    #: charts linked or unlinked (A24, A37)
+    links: list[Link] = field(default_factory=list)
 
     def add(self, table: c.CanonicalTable, row: Row | None) -> None:
         """Add a record of a table (None is ignored)."""
@@ -100,6 +109,8 @@ def map_message(msg: Message, workforce: Set[str]) -> Mapped:
     when = event_time(msg)
     if trigger in MERGE_EVENTS:
         _merges(msg, out, when)
+    elif trigger in LINK_EVENTS | UNLINK_EVENTS:
+        _links(msg, out, when, trigger in UNLINK_EVENTS)
     elif trigger in REGISTRATION_EVENTS:
         _registration(msg, out, when, workforce)
     else:
@@ -138,6 +149,27 @@ def _merges(msg: Message, out: Mapped, when: str | None) -> None:
         )
 
 
+def _links(msg: Message, out: Mapped, when: str | None, unlink: bool) -> None:
+    pids = [seg.person(s).patient for s in msg.all("PID")]
+    if len(pids) != 2:
+        raise Hl7Error(
+            f"a link or unlink message needs two PID segments (the two charts), not {len(pids)}",
+            error_code="100",
+        )
+    for patient in pids:
+        out.add(c.PATIENTS, patient)
+    out.links.append(
+        Link(
+            pids[0]["patient_id"] or "",
+            pids[1]["patient_id"] or "",
+            when,
+            msg.control_id,
+            _operator(msg),
+            unlink,
+        )
+    )
+
+
 def _visit(msg: Message, patient_id: str, when: str | None) -> seg.Visit | None:
     pv1 = msg.first("PV1")
     return seg.visit(pv1, patient_id, when) if pv1 is not None else None
@@ -149,6 +181,8 @@ def _person_information(msg: Message, out: Mapped, when: str | None, workforce: 
     who = seg.person(pid)
     patient_id = who.patient["patient_id"] or ""
     out.add(c.PATIENTS, _patient_row(msg, who, workforce))
+    if out.event in UPDATE_EVENTS:
+        out.updates.append(Update(who.patient, when, msg.control_id, out.event, _operator(msg)))
     for row in who.addresses:
         out.add(c.PATIENT_ADDRESSES, row)
     for row in who.phones:

@@ -20,6 +20,7 @@ from phiwarden.domain.canonical import CanonicalTable
 from phiwarden.ingest.hl7_ack import Header, peek_header
 from phiwarden.ingest.hl7_adt import TABLES, Mapped, map_message
 from phiwarden.ingest.hl7_er7 import Hl7Error, decode, parse_message
+from phiwarden.ingest.hl7_update import apply_link, apply_update
 from phiwarden.ingest.loader import Loader
 
 #: Record type of a message quarantined whole.
@@ -149,10 +150,24 @@ class AdtBatchLoader:
                 locate=locate,
                 batch_key=f"{batch_key}-{table.name}",
             )
+        self._apply_changes([m for i, m in mapped if i not in failed])
         return [
             r if isinstance(r, Outcome) else self._outcome(headers[i], failed.get(i))
             for i, r in enumerate(results)
         ]
+
+    def _apply_changes(self, mapped: list[Mapped]) -> None:
+        """Apply the batch's updates and links in message order, in one transaction."""
+        if not any(m.updates or m.links for m in mapped):
+            return
+        report = self.loader.report
+        with self.loader.engine.begin() as conn:
+            for m in mapped:
+                for change in m.updates:
+                    fields = apply_update(conn, self.loader.protector, change)
+                    report.loaded["patient_history"] += len(fields)
+                for link in m.links:
+                    report.loaded["patient_links"] += int(apply_link(conn, link))
 
     def _outcome(self, header: Header, failure: tuple[str, str] | None) -> Outcome:
         if failure is None:

@@ -53,6 +53,9 @@ PID, first IN1 of A01/A04     registrations.presented_* (name, dob, sex, ssn, ad
                               PPN passport / SID state_id as id_type and id_number
 MRG-1 (MR, PI), MRG-4         patient_merges.merged_mrn, merged_patient_id; the PID above
                               is the surviving patient
+A08/A31 PID on a stored       the changed demographics replace the stored ones; the
+patient                       previous values go to patient_history (``hl7_update``)
+A24 / A37 two PIDs            patient_links linked_at / unlinked_at (EVN-5 the user)
 ============================  ==========================================================
 
 Keys without a record id in the message are derived from the patient id and a digest of

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
 from phiwarden.domain.canonical import ACCESS_EVENTS, BY_NAME, CanonicalTable
+from phiwarden.formats import outcome
 from phiwarden.formats.terminology import CodeMap
 from phiwarden.ingest.report import IngestReport
 from phiwarden.ingest.validate import validate
@@ -137,6 +138,16 @@ class Loader:
         hold only known keys (:meth:`known_array`, non-null): their check is skipped.
         """
         table = BY_NAME[table] if isinstance(table, str) else table
+        if (
+            table is ACCESS_EVENTS
+            and "outcome" in raw.column_names
+            and raw.column("outcome").null_count < raw.num_rows
+        ):
+            raw = raw.set_column(
+                raw.column_names.index("outcome"),
+                "outcome",
+                outcome.normalise(raw.column("outcome")),
+            )
         checked = validate(raw, table)
         with self.engine.begin() as conn:
             for rej in checked.rejections:

@@ -67,7 +67,8 @@ def access_events(
     if con.name == "pyspark":
         table = _read_spark(con, files)
     elif con.name == "duckdb":
-        table = con.read_parquet(files, hive_partitioning=False)
+        # union_by_name: files written before a column was added (outcome) read it as null
+        table = con.read_parquet(files, hive_partitioning=False, union_by_name=True)
     else:
         table = con.read_parquet(files)
     # DuckDB types the column timestamp(6), Spark plain timestamp: align on the latter

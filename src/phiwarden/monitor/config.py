@@ -69,6 +69,13 @@ class MonitorConfig:
     #: spread: fewest states, and how many more than the peer group's 95th percentile
     spread_min_states: int = 3
     spread_over_peers: int = 2
+    #: low and slow: fewest weeks and unrelated unexplained patients, and the surprise
+    #: (-log10 p) of their count over the peers' rate per opening
+    low_slow_min_weeks: int = 3
+    low_slow_min_patients: int = 3
+    low_slow_min_surprise: float = 4.0
+    #: failed access: fewest failed attempts at unexplained patients in the window
+    failed_min_attempts: int = 3
     #: days of stored history a new day's volume is compared with
     baseline_days: int = 60
     #: mined explanations (monitor/mined.py): a role keeps a path mined from the log when

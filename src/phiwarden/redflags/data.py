@@ -1,5 +1,7 @@
 """What the red-flag detectors read: the store's registrations, accounts and their
-neighbours, loaded once per scan into an in-process DuckDB as Arrow tables.
+neighbours, loaded once per scan into an in-process DuckDB as Arrow tables, with the
+patients' earlier demographics (``patient_history``) so a registration is compared with
+what was on file when it was made.
 
 SSNs stay hashed in DuckDB; the plain presented SSN is decrypted into Python memory only,
 for the never-issued and randomisation rules, and never written anywhere.
@@ -19,6 +21,7 @@ from phiwarden.redflags.checks import Watch
 from phiwarden.store.arrow_read import read_arrow_many, typed_table
 from phiwarden.store.monitor_tables import alerts
 from phiwarden.store.repositories import domain_table
+from phiwarden.store.schema import patient_history
 from phiwarden.store.setup import Stores
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -118,9 +121,21 @@ _ALERT_TYPES: dict[str, pa.DataType] = {
 }
 
 
+#: Demographics whose earlier values (HL7 A08/A31 updates) the detectors compare with.
+HISTORY_FIELDS = ("first_name", "last_name", "dob", "sex")
+_HISTORY_TYPES: dict[str, pa.DataType] = {
+    "patient_id": pa.string(),
+    "changed_at": pa.timestamp("us"),
+    "field": pa.string(),
+    "previous_value": pa.string(),
+}
+
+
 def _types(name: str) -> dict[str, pa.DataType]:
     if name == "alerts":
         return _ALERT_TYPES
+    if name == "patient_history":
+        return _HISTORY_TYPES
     schema = BY_NAME[name].schema
     return {f.name: f.type for f in schema}
 
@@ -141,6 +156,10 @@ def load(stores: Stores) -> ScanData:
         alerts.c.reasons,
         alerts.c.created_at,
     )
+    history = patient_history.c
+    queries["patient_history"] = select(
+        history.patient_id, history.changed_at, history.field, history.previous_value
+    ).where(history.field.in_(HISTORY_FIELDS))
     raw = read_arrow_many(stores.engine, queries)
     tables = {name: typed_table(t, _types(name)) for name, t in raw.items()}
     reg = domain_table("registrations")

@@ -213,6 +213,39 @@ readiness_reports = Table(
     "or by 'status': the dashboard shows the newest without rescanning the lake.",
 )
 
+patient_history = Table(
+    "patient_history",
+    metadata,
+    Column("history_id", String(64), primary_key=True),
+    Column("patient_id", String(64), ForeignKey("patients.patient_id"), nullable=False),
+    Column("changed_at", DateTime, nullable=True),
+    Column("field", String(32), nullable=False),
+    Column("previous_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+    Column("previous_hash", String(64), nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("message_id", String(64), nullable=True),
+    Column("changed_by_user_id", String(64), nullable=True),
+    Index("ix_patient_history_patient_id", "patient_id"),
+    comment="Previous demographics of a patient, one row per changed field, written when an "
+    "update (HL7 A08/A31) changes the stored record; an SSN is kept only masked and as its "
+    "keyed hash. The identity red flags read it.",
+)
+
+patient_links = Table(
+    "patient_links",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("patient_id", String(64), nullable=False, index=True),
+    Column("other_patient_id", String(64), nullable=False, index=True),
+    Column("linked_at", DateTime, nullable=True),
+    Column("linked_by_user_id", String(64), nullable=True),
+    Column("unlinked_at", DateTime, nullable=True),
+    Column("unlinked_by_user_id", String(64), nullable=True),
+    comment="Two charts linked as the same person without a merge (HL7 A24), and their "
+    "unlinking (A37): unlinked_at set means they are separate people again.",
+)
+
 # Last, so the monitoring tables (which import ``metadata`` from here) join it whenever the
 # schema is imported: Alembic autogenerate and ``initialise`` then see them too.
 from phiwarden.store import identity_tables as identity_tables  # noqa: E402

@@ -92,11 +92,13 @@ def _fraction(micros: int) -> str:
     return f".{micros:06d}" if micros else ""
 
 
-def _event_head(action: str | None, days: int) -> str:
+def _event_head(action: str | None, days: int, outcome: str | None) -> str:
     code = "" if action is None else f' EventActionCode="{ACTION_CODES.get(action, "E")}"'
     day = (_EPOCH + timedelta(days=days)).isoformat()
+    indicator = "4" if outcome == "failure" else "0"  # DICOM: 0 success, 4 minor failure
     return (
-        f'"] {_XML_HEAD}<EventIdentification{code} EventOutcomeIndicator="0" EventDateTime="{day}T'
+        f'"] {_XML_HEAD}<EventIdentification{code} EventOutcomeIndicator="{indicator}" '
+        f'EventDateTime="{day}T'
     )
 
 
@@ -169,7 +171,7 @@ def atna_lines(batch: pa.Table, *, id_prefix: str = "") -> pa.Array:
     pieces: list[Piece] = [
         HEADER,
         _escaped(ids, r'["\\\]]', sd_escape),
-        fragments([col("action"), pa.array(days)], _event_head),
+        fragments([col("action"), pa.array(days), col("outcome")], _event_head),
         *time_pieces,
         fragments([col("action"), btg], _event_tail),
         _escaped(col("user_id"), _XML_SPECIAL, xml_attr),

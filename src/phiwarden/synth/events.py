@@ -145,6 +145,7 @@ def write_events(
     actions = pa.array(list(ACTIONS))
     reasons = pa.array(list(BTG_REASONS))
     source = pa.array([SOURCE_SYSTEM])
+    success = pa.array(["success"])
     edges = np.searchsorted(ev.ts, window.start + DAY * np.arange(window.days + 1))
 
     def write_day(d: int) -> None:
@@ -164,6 +165,7 @@ def write_events(
                 depts.take(pa.array(dept[sl])),
                 pa.array(ev.btg[sl]),
                 reasons.take(pa.array(np.where(no_reason, 0, reason), mask=no_reason)),
+                success.take(pa.array(np.zeros(hi - lo, dtype=np.int8))),
             ],
             schema=ACCESS_EVENTS.schema,
         )

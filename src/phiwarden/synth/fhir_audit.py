@@ -8,7 +8,8 @@ by a writer thread while the next batch is built.
 
 Mapping (REFERENCE.md section 4): type DCM 110110 "Patient Record"; action C/R/U/D/E
 from the canonical action, which is kept as a subtype in ``urn:phiwarden:access-action``;
-``recorded`` is the canonical wall clock written with ``Z``; outcome ``0``; agent[0] is
+``recorded`` is the canonical wall clock written with ``Z``; outcome ``0`` (``4``
+for a failure); agent[0] is
 the requestor, ``Practitioner/<user_id>`` with the user id as identifier and the
 workstation as network address (type 1, machine name); break-the-glass adds subtype
 DCM 110127 "Emergency Override Started" and purposeOfEvent v3-ActReason ETREAT, and
@@ -169,7 +170,7 @@ def _agent_head(user: str) -> str:
     )
 
 
-def _action_fragment(action: str | None, btg: bool | None) -> str:
+def _action_fragment(action: str | None, btg: bool | None, outcome: str | None = None) -> str:
     name = action or ""
     subtypes = f'{{"system":"{ACTION_SYSTEM}","code":"{_q(name)}"}}'
     purpose = ""
@@ -179,8 +180,14 @@ def _action_fragment(action: str | None, btg: bool | None) -> str:
     code = ACTION_CODES.get(name.lower(), "E")
     return (
         f'","type":{{"system":"{DCM}","code":"110110","display":"Patient Record"}}'
-        f',"subtype":[{subtypes}],"action":"{code}","outcome":"0"{purpose},"recorded":"'
+        f',"subtype":[{subtypes}],"action":"{code}","outcome":"{_outcome(outcome)}"{purpose},'
+        '"recorded":"'
     )
+
+
+def _outcome(outcome: str | None) -> str:
+    """FHIR audit-event-outcome code: 0 success, 4 minor failure."""
+    return "4" if outcome == "failure" else "0"
 
 
 def _agent_tail(workstation: str | None, btg: bool | None, reason: str | None) -> str:
@@ -227,7 +234,8 @@ def audit_event_lines(batch: pa.Table) -> pa.Array:
         '{"resourceType":"AuditEvent","id":"',
         json_escape(col("event_id")),
         fragments(
-            [col("action"), btg, pa.array(days)], lambda a, b, d: _action_fragment(a, b) + _day(d)
+            [col("action"), btg, pa.array(days), col("outcome")],
+            lambda a, b, d, o: _action_fragment(a, b, o) + _day(d),
         ),
         *time_pieces,
         fragments([col("user_id")], _agent_head),

@@ -1,10 +1,12 @@
 """Injected snooping with ground truth: users opening records no workflow explains.
 
-Ten scenarios (domain.enums.SnoopingScenario): family, co-workers, neighbours, VIPs,
+Eleven scenarios (domain.enums.SnoopingScenario): family, co-workers, neighbours, VIPs,
 oneself, the deceased, a terminated user still logging in, after-hours browsing, a
 call-center agent working through one physician's controlled-substance panel for weeks
-(the seed case), and bulk curiosity. A snooped patient is never one the user is tied to
-by any record, nor one seen in the user's own department, so the ground truth is exact.
+(the seed case), bulk curiosity, and low-and-slow (one or two unrelated patients a week,
+week after week, each opened once or twice inside the user's shift). A snooped patient is
+never one the user is tied to by any record, nor one seen in the user's own department,
+so the ground truth is exact.
 """
 
 from __future__ import annotations
@@ -310,7 +312,39 @@ def inject_snooping(
         n,
         spread=True,
     )
+    cases += _low_and_slow_cases(inj, inj.users(inj.steady), anyone, n)
     return _events(cases, rng), [_truth(c) for c in cases]
+
+
+def _low_and_slow_cases(
+    inj: Injector, candidates: IntArray, victims: Callable[[int], IntArray], n: int
+) -> list[Case]:
+    """Up to ``n`` users opening one or two untied patients in each week of the window.
+
+    Needs at least three whole weeks; each patient is opened once or twice on one day.
+    """
+    weeks = inj.window.days // 7
+    cases: list[Case] = []
+    if weeks < 3:
+        return cases
+    days = inj.window_days()
+    for u in candidates:
+        if len(cases) == n:
+            break
+        user = int(u)
+        per_week = inj.rng.integers(1, 3, weeks)
+        pool = inj.rel.free(user, victims(user))
+        if len(pool) < int(per_week.sum()) or user in inj.used:
+            continue
+        chosen = inj.rng.choice(pool, size=int(per_week.sum()), replace=False)
+        day_of = np.repeat(np.arange(weeks) * 7, per_week) + inj.rng.integers(0, 7, len(chosen))
+        k = inj.rng.integers(1, 3, len(chosen))
+        ts = np.concatenate(
+            [inj.times(user, int(c), days[d : d + 1]) for c, d in zip(k, day_of, strict=True)]
+        )
+        inj.used.add(user)
+        cases.append(Case(user, S.LOW_AND_SLOW, np.sort(chosen), ts, np.repeat(chosen, k)))
+    return cases
 
 
 def _panel_cases(inj: Injector, n: int) -> list[Case]:

@@ -93,17 +93,42 @@ def shared_contact(data: ScanData, limit: int = SHARED_LIMIT) -> list[Finding]:
 
 
 def inconsistent_with_file(data: ScanData) -> list[Finding]:
-    """The presented date of birth, sex or name disagrees with the patient record."""
+    """The presented date of birth, sex or name disagrees with the patient record.
+
+    The record is taken as it was when the registration was made: a value an update
+    (HL7 A08/A31) changed later is compared in its earlier form, from patient_history.
+    """
     rows = data.rows(
         """
-        SELECT r.registration_id, r.patient_id, r.mrn, r.registered_at,
-               r.presented_first_name, r.presented_last_name, r.presented_dob, r.presented_sex,
-               p.first_name, p.last_name, p.previous_names, p.dob, p.sex
-        FROM registrations r JOIN patients p USING (patient_id)
-        WHERE r.presented_dob IS DISTINCT FROM p.dob
-           OR r.presented_sex IS DISTINCT FROM p.sex
-           OR upper(r.presented_last_name) IS DISTINCT FROM upper(p.last_name)
-           OR upper(r.presented_first_name) IS DISTINCT FROM upper(p.first_name)
+        WITH was AS (
+          SELECT r.registration_id,
+                 arg_min(h.previous_value, h.changed_at) FILTER (WHERE h.field = 'dob') AS dob,
+                 arg_min(h.previous_value, h.changed_at) FILTER (WHERE h.field = 'sex') AS sex,
+                 arg_min(h.previous_value, h.changed_at)
+                   FILTER (WHERE h.field = 'first_name') AS first_name,
+                 arg_min(h.previous_value, h.changed_at)
+                   FILTER (WHERE h.field = 'last_name') AS last_name
+          FROM registrations r JOIN patient_history h
+            ON h.patient_id = r.patient_id AND h.changed_at > r.registered_at
+          GROUP BY r.registration_id
+        ), on_file AS (
+          SELECT r.registration_id, r.patient_id, r.mrn, r.registered_at,
+                 r.presented_first_name, r.presented_last_name, r.presented_dob,
+                 r.presented_sex,
+                 coalesce(a.first_name, p.first_name) AS first_name,
+                 coalesce(a.last_name, p.last_name) AS last_name,
+                 concat_ws(';', p.last_name || ', ' || p.first_name, p.previous_names)
+                   AS previous_names,
+                 coalesce(TRY_CAST(a.dob AS DATE), p.dob) AS dob,
+                 coalesce(a.sex, p.sex) AS sex
+          FROM registrations r JOIN patients p USING (patient_id)
+          LEFT JOIN was a USING (registration_id)
+        )
+        SELECT * FROM on_file
+        WHERE presented_dob IS DISTINCT FROM dob
+           OR presented_sex IS DISTINCT FROM sex
+           OR upper(presented_last_name) IS DISTINCT FROM upper(last_name)
+           OR upper(presented_first_name) IS DISTINCT FROM upper(first_name)
         """
     )
     out: list[Finding] = []
