@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_dialects.py [EVENTS] [--seed S] [--keep DIR]
 
 Generates one hospital (default about 1,000,000 accesses) and writes it as phiwarden's
-own FHIR export and as the ``standard`` dialect (only standard terminology, the
-hospital's own job codes, optional fields missing; ``synth --dialect standard``). Each
+own FHIR export, as the ``standard`` dialect (only standard terminology, the hospital's
+own job codes, optional fields missing; ``synth --dialect standard``) and as the
+``epic-like`` dialect (an Epic-style access-log CSV with HL7 v2 master files, ADT,
+orders, results, medication orders and appointments; ``synth --dialect epic-like``). Each
 is ingested into a fresh SQLite store and lake, monitored over every day, and scored
 against ``ground_truth.json``: recall, precision, explained fraction, false alerts per
 100k accesses, and what ingest quarantined. Figures are printed side by side, never
@@ -29,17 +31,20 @@ from phiwarden.monitor import run_monitor
 from phiwarden.monitor.readiness import readiness
 from phiwarden.store.setup import initialise
 from phiwarden.synth import SynthSpec, generate
+from phiwarden.synth.dialect_epic import FOLDER, write_epic_like
 from phiwarden.synth.dialect_standard import rewrite_standard
 from quality import monitor_quality
 
 
-def run_dialect(name: str, source: Path, root: Path, truth: dict[str, Any]) -> dict[str, Any]:
+def run_dialect(
+    name: str, sources: list[Path], root: Path, truth: dict[str, Any]
+) -> dict[str, Any]:
     """Ingest one dialect's files into fresh stores, monitor, and score."""
     data = root / f"data-{name}"
     stores, _ = initialise(load_settings(data, f"sqlite:///{data / 'phiwarden.db'}"))
     started = time.perf_counter()
     report = run_ingest(
-        [source],
+        sources,
         engine=stores.engine,
         protector=stores.protector,
         lake_dir=stores.settings.lake_dir,
@@ -83,8 +88,15 @@ def main() -> int:
         if not standard.exists():
             shutil.copytree(hospital / "fhir", standard)
             rewrite_standard(standard, args.seed)
+        if not (hospital / FOLDER).exists():
+            write_epic_like(hospital / "canonical", hospital)
         truth = json.loads((hospital / "ground_truth.json").read_text(encoding="utf-8"))
-        dialects = {"phiwarden": hospital / "fhir", "standard": standard}
+        epic = hospital / FOLDER
+        dialects = {
+            "phiwarden": [hospital / "fhir"],
+            "standard": [standard],
+            "epic-like": [epic / "hl7", epic / "access_log"],
+        }
         rows = {name: run_dialect(name, path, root, truth) for name, path in dialects.items()}
     names = list(rows)
     print(f"{'':<26}" + "".join(f"{n:>16}" for n in names))

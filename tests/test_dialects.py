@@ -21,6 +21,7 @@ from phiwarden.monitor.readiness import readiness
 from phiwarden.redflags.scan import run_scan
 from phiwarden.store.schema import DOMAIN_TABLES
 from phiwarden.store.setup import Stores
+from phiwarden.synth.dialect_epic import write_epic_like
 from phiwarden.synth.dialect_standard import rewrite_standard
 
 NUCC = "http://nucc.org/provider-taxonomy"
@@ -33,16 +34,25 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from phiwarden.synth.spec import SynthSpec
 
     out = tmp_path_factory.mktemp("dialects")
-    generate(out, SynthSpec(patients=400, workforce=60, days=7, seed=5, formats=("fhir",)))
+    spec = SynthSpec(patients=400, workforce=60, days=7, seed=5, formats=("fhir", "canonical"))
+    generate(out, spec)
     standard = out / "fhir-standard"
     shutil.copytree(out / "fhir", standard)
     rewrite_standard(standard, 5)
-    return {"phiwarden": out / "fhir", "standard": standard, "truth": out / "ground_truth.json"}
+    write_epic_like(out / "canonical", out)
+    return {
+        "phiwarden": out / "fhir",
+        "standard": standard,
+        "epic-like": out / "epic-like",
+        "truth": out / "ground_truth.json",
+    }
 
 
 def _ingest(stores: Stores, path: Path, mapping: Path | None = None) -> dict[str, object]:
+    # the epic-like export is two inputs, HL7 (directory first) then the access log
+    paths = [path / "hl7", path / "access_log"] if (path / "hl7").is_dir() else [path]
     report = run_ingest(
-        [path],
+        paths,
         engine=stores.engine,
         protector=stores.protector,
         lake_dir=stores.settings.lake_dir,
@@ -57,7 +67,24 @@ def test_the_standard_dialect_carries_nothing_of_phiwardens(exports: dict[str, P
         assert "urn:phiwarden" not in text and "phiwarden.example.org" not in text, path.name
 
 
-@pytest.mark.parametrize("dialect", ["phiwarden", "standard"])
+def test_the_epic_like_dialect_is_hl7_and_an_access_log(exports: dict[str, Path]) -> None:
+    root = exports["epic-like"]
+    hl7 = sorted(p.name for p in (root / "hl7").iterdir())
+    assert hl7[0] == "00_directory.hl7" and any(n.startswith("orders_") for n in hl7)
+    kinds = {
+        line.split("|")[8].split("^")[0]
+        for p in (root / "hl7").iterdir()
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.startswith("MSH|")
+    }
+    assert kinds == {"MFN", "ADT", "ORM", "ORU", "RDE", "SIU"}
+    for path in [*(root / "hl7").iterdir(), *(root / "access_log").iterdir()]:
+        text = path.read_text(encoding="utf-8")
+        assert "urn:phiwarden" not in text, path.name
+    assert "USER_LOGIN" in next((root / "access_log").iterdir()).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("dialect", ["phiwarden", "standard", "epic-like"])
 def test_each_dialect_runs_the_whole_pipeline(
     stores: Stores, exports: dict[str, Path], dialect: str
 ) -> None:
@@ -80,6 +107,8 @@ def test_each_dialect_runs_the_whole_pipeline(
     assert ready.shares["workforce_role"] == 1.0
     if dialect == "standard":  # a third of the shifts were left out of the export
         assert 0.4 < (ready.shares["workforce_shift"] or 0) < 0.9
+    if dialect == "epic-like":  # HL7 master files carry no shift; the log tells the hours
+        assert not ready.shares["workforce_shift"]
     result = run_monitor(stores)
     assert result.stats["accesses"] > 0
     alerted = {a.user_id for a in result.alerts}

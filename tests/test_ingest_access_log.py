@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.ingest import access_log, canonical
@@ -19,6 +20,7 @@ from phiwarden.ingest.access_log_mapping import BUNDLED, MappingError, read_mapp
 from phiwarden.ingest.loader import Loader
 from phiwarden.lake.layout import list_files
 from phiwarden.store import repositories as repo
+from phiwarden.store.schema import DOMAIN_TABLES
 from phiwarden.store.setup import Stores
 from phiwarden.synth.access_log import HEADER, write_access_log
 
@@ -327,3 +329,37 @@ def test_fuzzed_exports_never_crash(
     physical = len(re.split(rb"\r\n|\r|\n", path.read_bytes()))
     assert loader.report.loaded["access_events"] + loader.report.quarantined <= physical
     assert all(LOCATION.fullmatch(loc) for src, loc, _ in _quarantine(stores) if src == path.name)
+
+
+TEMPLATES = Path(access_log.__file__).with_name("mappings") / "templates"
+
+
+@pytest.mark.parametrize("name", ["cerner_p2sentinel", "meditech"])
+def test_vendor_templates_are_valid_mappings(name: str) -> None:
+    mapping = read_mapping(TEMPLATES / f"{name}.toml")
+    assert mapping.action_values and mapping.action_default == "view"
+
+
+def test_meditech_template_joins_date_and_time_and_matches_mnemonics(
+    stores: Stores, small_hospital: Path, tmp_path: Path
+) -> None:
+    _references(stores, small_hospital)
+    w, pt = DOMAIN_TABLES["workforce"], DOMAIN_TABLES["patients"]
+    with stores.engine.connect() as conn:
+        login = conn.execute(select(w.c.login).limit(1)).scalar_one()
+        mrn = conn.execute(select(pt.c.mrn).limit(1)).scalar_one()
+    export = tmp_path / "audit.csv"
+    export.write_text(
+        "Date,Time,User,Unit Number,Function,Terminal,Location\n"
+        f"01/05/2026,08:30:15,{login},{mrn},Inquiry,T12,\n"
+        f"01/05/2026,08:31:00,{login},{mrn},Print,T12,\n",
+        encoding="utf-8",
+    )
+    loader = _loader(stores)
+    access_log.load_with_mapping(loader, export, TEMPLATES / "meditech.toml")
+    assert loader.report.quarantined == 0
+    got = sorted(_lake(stores.settings.lake_dir).to_pylist(), key=lambda r: r["ts"])
+    assert [(str(r["ts"]), r["action"], r["source_system"]) for r in got] == [
+        ("2026-01-05 08:30:15", "view", "meditech"),
+        ("2026-01-05 08:31:00", "print", "meditech"),
+    ]

@@ -64,7 +64,7 @@ def init() -> None:
 
 
 #: The dialects ``synth`` writes (docs/synthetic-hospital.md).
-DIALECTS = ("phiwarden", "standard")
+DIALECTS = ("phiwarden", "standard", "epic-like")
 
 
 @app.command()
@@ -83,7 +83,8 @@ def synth(
         str,
         typer.Option(
             help="phiwarden (its own codes) | standard (FHIR with only standard terminology "
-            "and a hospital's own codes)."
+            "and a hospital's own codes) | epic-like (an Epic-style access log and HL7 v2 "
+            "for the rest, in <out>/epic-like)."
         ),
     ] = "phiwarden",
     as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
@@ -113,6 +114,15 @@ def synth(
             from phiwarden.synth.dialect_standard import rewrite_standard
 
             rewrite_standard(out_dir / "fhir", seed)
+        if dialect == "epic-like":
+            if not (out_dir / "canonical").is_dir():
+                raise ValueError(
+                    "--dialect epic-like is written from the canonical output: "
+                    "include canonical in --formats"
+                )
+            from phiwarden.synth.dialect_epic import write_epic_like
+
+            write_epic_like(out_dir / "canonical", out_dir)
     except USER_ERRORS as exc:
         fail(_one_line(exc))
     if as_json:

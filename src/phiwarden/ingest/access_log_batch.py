@@ -171,12 +171,12 @@ class _Checks:
         return next(reason(row) for mask, reason in self.masks if mask[row].as_py())
 
 
-def _joined(raw: pa.Table, columns: tuple[str, ...]) -> pa.Array:
-    """One column, or several joined with BTG_SEPARATOR skipping empty ones."""
+def _joined(raw: pa.Table, columns: tuple[str, ...], separator: str = BTG_SEPARATOR) -> pa.Array:
+    """One column, or several joined with ``separator`` skipping empty ones."""
     joined = one_array(raw.column(columns[0]))
     for name in columns[1:]:  # (pyarrow 26's null_handling="skip" drops all-null rows)
         part = one_array(raw.column(name))
-        joined = pc.coalesce(pc.binary_join_element_wise(joined, part, BTG_SEPARATOR), joined, part)
+        joined = pc.coalesce(pc.binary_join_element_wise(joined, part, separator), joined, part)
     return joined
 
 
@@ -196,7 +196,11 @@ def map_batch(
 ) -> MappedBatch:
     """Map raw text columns (source names) to canonical events; reject what cannot map."""
     n = raw.num_rows
-    col = {name: _joined(raw, cols) for name, cols in mapping.columns.items()}
+    # a date and a time in two columns (Meditech) are one timestamp "date time"
+    col = {
+        name: _joined(raw, cols, " " if name == "ts" else BTG_SEPARATOR)
+        for name, cols in mapping.columns.items()
+    }
     checks = _Checks(n)
     checks.add(pa.array(bad_text), lambda _r: "not valid text in the file's encoding")
 

@@ -17,8 +17,8 @@ every key; in short::
     files = "access_log_*.csv"          # which files of a folder to read
 
     [columns]                           # canonical field = source column
-    ts = "ACCESS_TIME"                  # required: ts, user, patient, action
-    user = "USER_LOGIN"
+    ts = "ACCESS_TIME"                  # required: ts (or [date, time] columns), user,
+    user = "USER_LOGIN"                 #   patient, action
     patient = "PAT_MRN_ID"
     action = "METRIC_NAME"
     workstation = "WORKSTATION_ID"      # optional: workstation, department, btg_flag,
@@ -180,7 +180,7 @@ def _columns(doc: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
     for field in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
         if field in sec:
             cols = _strings(sec[field], f"{where} [columns] {field}")
-            if len(cols) > 1 and field != "btg_reason":
+            if len(cols) > 1 and field not in ("btg_reason", "ts"):
                 raise MappingError(f"{where} [columns] {field}: name one column")
             columns[field] = cols
     return columns

@@ -6,6 +6,8 @@
   registration records what the person presented; it does not change the MPI's
   contacts, coverages or address and phone history (so a thief's presented address
   stays out of the victim's chart while the red-flag screen still sees it).
+- **Care team**: every visit's PV1-8 (referring), PV1-9 (consulting), PV1-17
+  (admitting) and ROL segments (ROL-3 role, table 0443; ROL-4 the person).
 - **Merge** (A40, and A18/A30/A34/A36/A39): each MRG under its PID becomes a
   patient_merges record, the prior MRN merged into the PID's patient.
 - **Person information** (A28, A31, A08 and every other ADT event): the patient with
@@ -34,7 +36,10 @@ from phiwarden.ingest.hl7_update import LINK_EVENTS, UNLINK_EVENTS, UPDATE_EVENT
 
 REGISTRATION_EVENTS = frozenset({"A01", "A04"})
 MERGE_EVENTS = frozenset({"A18", "A30", "A34", "A36", "A39", "A40"})
-SUPPORTED = "ADT A01, A04, A08, A24, A28, A31, A37, A40"
+SUPPORTED = (
+    "ADT A01, A04, A08, A24, A28, A31, A37, A40; MFN M02, M05; ORM O01; ORU R01; RDE O11; "
+    "SIU S12-S26"
+)
 
 #: The tables an ADT message fills, in load order (referenced records first).
 TABLES: tuple[c.CanonicalTable, ...] = (
@@ -45,8 +50,17 @@ TABLES: tuple[c.CanonicalTable, ...] = (
     c.PATIENT_CONTACTS,
     c.COVERAGES,
     c.ENCOUNTERS,
+    c.CARE_TEAM,
     c.REGISTRATIONS,
 )
+#: ROL-3 role (table 0443) -> care-team role; other codes keep their text.
+CARE_ROLES = {
+    "AT": "attending",
+    "CP": "consultant",
+    "AD": "admitting",
+    "RP": "referring",
+    "PP": "primary_care",
+}
 
 
 @dataclass
@@ -206,6 +220,36 @@ def _person_information(msg: Message, out: Mapped, when: str | None, workforce: 
     visit = _visit(msg, patient_id, when)
     if visit is not None:
         out.add(c.ENCOUNTERS, visit.encounter)
+        _care_team(msg, out, visit.encounter)
+
+
+def _care_team(msg: Message, out: Mapped, encounter: Row | None) -> None:
+    """Care-team members of the visit: PV1-8 referring, PV1-9 consulting, PV1-17 admitting
+    (every repetition), and each ROL segment (ROL-3 role, ROL-4 person)."""
+    if encounter is None:
+        return
+    visit = encounter["encounter_id"] or ""
+    members: list[tuple[str, str]] = []
+    pv1 = msg.first("PV1")
+    if pv1 is not None:
+        for n, role in ((8, "referring"), (9, "consultant"), (17, "admitting")):
+            members += [(pv1.comp(rep, 1), role) for rep in pv1.reps(n) if pv1.comp(rep, 1)]
+    for rol in msg.all("ROL"):
+        if rol.get(2).upper() in ("DE", "LI"):  # deleted / inactivated by the sender
+            continue
+        code = rol.get(3, 1).upper()
+        role = CARE_ROLES.get(code) or (rol.get(3, 2) or code).lower() or "member"
+        members += [(rol.comp(rep, 1), role) for rep in rol.reps(4) if rol.comp(rep, 1)]
+    for user, role in dict.fromkeys(members):
+        out.add(
+            c.CARE_TEAM,
+            {
+                "care_team_id": f"{visit}-CT-{seg.digest(user, role)}",
+                "encounter_id": visit,
+                "user_id": user,
+                "role": role,
+            },
+        )
 
 
 def _insurance(out: Mapped, patient_id: str, in1: Segment, in2: Segment | None) -> None:
@@ -234,6 +278,7 @@ def _registration(msg: Message, out: Mapped, when: str | None, workforce: Set[st
     visit = _visit(msg, patient_id, when)
     encounter = visit.encounter if visit is not None else None
     out.add(c.ENCOUNTERS, encounter)
+    _care_team(msg, out, encounter)
     if when is None:
         raise Hl7Error("EVN-2 (recorded date/time) is empty; a registration needs its time")
     in1 = msg.first("IN1")

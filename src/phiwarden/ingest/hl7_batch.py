@@ -1,4 +1,7 @@
-"""Load a batch of HL7 v2 ADT messages through the shared loader, one outcome per message.
+"""Load a batch of HL7 v2 messages through the shared loader, one outcome per message.
+
+ADT (``hl7_adt``), master files (``hl7_master``) and clinical messages (``hl7_orders``)
+share the path.
 
 Used by the file reader and by the MLLP listener alike. A batch is parsed and mapped
 message by message; a message that cannot be read goes to quarantine whole, with its
@@ -15,14 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+from sqlalchemy import select
 
 from phiwarden.domain.canonical import CanonicalTable
+from phiwarden.ingest import hl7_master, hl7_orders
 from phiwarden.ingest.hl7_ack import Header, peek_header
-from phiwarden.ingest.hl7_adt import TABLES, Mapped, map_message
-from phiwarden.ingest.hl7_er7 import Hl7Error, decode, parse_message
+from phiwarden.ingest.hl7_adt import TABLES as ADT_TABLES
+from phiwarden.ingest.hl7_adt import Mapped, map_message
+from phiwarden.ingest.hl7_er7 import Hl7Error, Message, decode, parse_message
 from phiwarden.ingest.hl7_update import apply_link, apply_update
 from phiwarden.ingest.loader import Loader
+from phiwarden.store import repositories as repo
 
+#: Every table an HL7 feed fills, in load order (referenced records first).
+TABLES: tuple[CanonicalTable, ...] = (*hl7_master.TABLES, *ADT_TABLES, *hl7_orders.TABLES)
 #: Record type of a message quarantined whole.
 MESSAGE_RECORD = "hl7v2_message"
 #: Longest location the quarantine keeps.
@@ -85,6 +94,8 @@ class AdtBatchLoader:
         self.loader = loader
         self.source = source
         self._known: dict[str, set[str]] = {}
+        #: department id -> kind, for roles that follow from the department (MFN)
+        self._kinds: dict[str, str] | None = None
 
     def _known_keys(self) -> dict[str, set[str]]:
         """The loader's sets of stored keys (read once, then kept up to date by it)."""
@@ -104,9 +115,28 @@ class AdtBatchLoader:
         )
         return Outcome(header, error.ack_code, error.reason, error.error_code)
 
+    def _department_kinds(self) -> dict[str, str]:
+        if self._kinds is None:
+            with self.loader.engine.connect() as conn:
+                t = repo.domain_table("departments")
+                self._kinds = {
+                    str(d): str(k) for d, k in conn.execute(select(t.c.department_id, t.c.kind))
+                }
+        return self._kinds
+
+    def _dispatch(self, msg: Message, workforce: set[str]) -> Mapped:
+        kind = msg.message_type[0]
+        if kind == "MFN":
+            rows = hl7_master.map_master(msg, self.loader.codes, self._department_kinds())
+        elif kind in hl7_orders.KINDS:
+            rows = hl7_orders.map_clinical(msg, self.loader.codes)
+        else:
+            return map_message(msg, workforce)
+        return Mapped(msg.control_id, kind, {k: v for k, v in rows.items() if v})
+
     def _map(self, message: Inbound, header: Header, workforce: set[str]) -> Mapped | Outcome:
         try:
-            return map_message(parse_message(decode(message.data)), workforce)
+            return self._dispatch(parse_message(decode(message.data)), workforce)
         except Hl7Error as exc:
             return self._reject(message, header, exc)
         except Exception as exc:  # a reader bug must not stop the feed: keep the message

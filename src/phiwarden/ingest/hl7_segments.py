@@ -88,12 +88,33 @@ def _address(seg: Segment, rep: str) -> tuple[str, str, str, str]:
     return line, seg.comp(rep, 3), seg.comp(rep, 4), seg.comp(rep, 5)
 
 
+def address_parts(seg: Segment, rep: str) -> tuple[str, str, str, str]:
+    """An XAD repetition as (line, city, state, postal code)."""
+    return _address(seg, rep)
+
+
+def none_if_empty(value: str) -> str | None:
+    """None for an empty field value (HL7 sends absent values as empty)."""
+    return value or None
+
+
 def record_id(seg: Segment, n: int) -> str | None:
     """The repetition of CX field ``n`` typed RI (a record id the sender assigned)."""
     for rep in seg.reps(n):
         if seg.comp(rep, 5).upper() == codes.RECORD_ID_TYPE and seg.comp(rep, 1):
             return seg.comp(rep, 1)
     return None
+
+
+def patient_key(pid: Segment) -> tuple[str, str]:
+    """(patient id, MRN) of a PID, without the demographics a registration needs."""
+    mrn, patient_id, _ = _identifiers(pid)
+    return patient_id or mrn, mrn
+
+
+def person_id(seg: Segment, n: int) -> str | None:
+    """The id (first component) of the first repetition of an XCN or CE field."""
+    return _none(seg.get(n))
 
 
 @dataclass

@@ -55,6 +55,12 @@ class MonitorConfig:
     #: office hours (local 0-23) of office departments' users with no recorded shift
     office_start_hour: int = 7
     office_end_hour: int = 19
+    #: users with no recorded shift (and not in an office department): the shortest run
+    #: of hours holding this share of their openings, if at most this long, when they
+    #: have this many openings (monitor/shifts.py)
+    shift_learn_coverage: float = 0.8
+    shift_learn_max_hours: int = 14
+    shift_learn_min_openings: int = 50
     #: consecutive MRNs: shortest run of consecutive MRNs among a user's unexplained patients
     consecutive_mrn_run: int = 3
     #: first access this many days after the patient's last encounter ended (or none)

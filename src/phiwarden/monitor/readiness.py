@@ -243,8 +243,8 @@ def _checks(n: dict[str, int], s: dict[str, float | None]) -> list[Check]:
         + (
             ""
             if (s["workforce_shift"] or 0) >= 1
-            else "; without: office departments use "
-            "the facility's office hours, clinical users are not judged on hours"
+            else "; without: office departments use the facility's office hours, other "
+            "users the hours learned from their own accesses (none for round-the-clock work)"
         ),
     )
     add(

@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from phiwarden.monitor.context import Context
+from phiwarden.monitor.shifts import learned_shifts
 
 SIGNAL_COLUMNS = ("user_id", "patient_id", "factor", "detail")
 
@@ -130,7 +131,8 @@ def with_off_shift(openings: ir.Table, ctx: Context) -> ir.Table:
 
     ``off`` is true an hour or more outside the user's own shift; night shifts wrap
     midnight (start 19, end 7). A user of an office department with no recorded shift
-    works the configured office hours.
+    works the configured office hours; any other user with no recorded shift works the
+    hours learned from their own openings (``monitor.shifts``), when they can be.
     """
     c, w, d = ctx.config, ctx["workforce"], ctx["departments"]
     office = d.filter(d.kind.isin(OFFICE_KINDS)).select(od=d.department_id)
@@ -145,9 +147,10 @@ def with_off_shift(openings: ir.Table, ctx: Context) -> ir.Table:
         shift_start_hour=hour(w.shift_start_hour, c.office_start_hour),
         shift_end_hour=hour(w.shift_end_hour, c.office_end_hour),
     )
-    shift = w.filter(w.shift_start_hour.notnull() & w.shift_end_hour.notnull()).select(
-        uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour
-    )
+    known = w.shift_start_hour.notnull() & w.shift_end_hour.notnull()
+    shift = w.filter(known).select(uid=w.user_id, s=w.shift_start_hour, e=w.shift_end_hour)
+    learned = learned_shifts(ctx)
+    shift = shift.union(learned.anti_join(shift, learned.uid == shift.uid).select("uid", "s", "e"))
     j = openings.join(shift, openings.user_id == shift.uid)
     hour = j.first.hour().cast("int64")
     length = ((j.e - j.s + 24) % 24).nullif(0).fill_null(24)

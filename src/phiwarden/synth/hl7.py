@@ -68,7 +68,8 @@ def _by(rows: Iterable[Row], key: str) -> dict[str, list[Row]]:
 class _Hospital:
     """The canonical tables the writer needs, indexed for lookups."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, care_team: bool = False) -> None:
+        self.team = _by(load_rows(folder, c.CARE_TEAM), "encounter_id") if care_team else {}
         self.patients = load_rows(folder, c.PATIENTS)
         self.by_patient = {p["patient_id"]: p for p in self.patients}
         self.workforce = {w["user_id"]: w for w in load_rows(folder, c.WORKFORCE)}
@@ -148,6 +149,7 @@ def _visit_messages(h: _Hospital) -> list[Message]:
                 workforce=h.workforce,
                 vip=bool(p.get("vip")),
             ),
+            *_roles(h, enc),
             *s.in1_presented(r),
         ]
         out.append((r["registered_at"], trigger, segs))
@@ -166,8 +168,18 @@ def _visit_messages(h: _Hospital) -> list[Message]:
         vip = bool(who.get("vip"))
         pv1 = s.pv1(s.patient_class(enc), enc=enc, workforce=h.workforce, vip=vip)
         segs = [s.evn("A08", when), *[pv1 if x.startswith("PV1|") else x for x in person]]
+        at = next(i for i, x in enumerate(segs) if x.startswith("PV1|")) + 1
+        segs[at:at] = _roles(h, enc)
         out.append((when, "A08", segs))
     return out
+
+
+def _roles(h: _Hospital, enc: Row | None) -> list[str]:
+    """ROL segments of the visit's care team (written only when asked for)."""
+    if enc is None:
+        return []
+    members = h.team.get(enc["encounter_id"], [])
+    return [s.rol(i, m["user_id"], m.get("role"), h.workforce) for i, m in enumerate(members, 1)]
 
 
 def _mpi_messages(h: _Hospital, when: datetime) -> list[Message]:
@@ -188,12 +200,15 @@ def _mpi_messages(h: _Hospital, when: datetime) -> list[Message]:
     return out
 
 
-def write_hl7(canonical_dir: Path, out_dir: Path) -> int:
-    """Write ``adt_YYYYMMDD.hl7`` files for the hospital; returns the messages written."""
+def write_hl7(canonical_dir: Path, out_dir: Path, *, care_team: bool = False) -> int:
+    """Write ``adt_YYYYMMDD.hl7`` files for the hospital; returns the messages written.
+
+    ``care_team`` adds each visit's care team as ROL segments (the epic-like dialect).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("adt_*.hl7"):
         old.unlink()
-    h = _Hospital(canonical_dir)
+    h = _Hospital(canonical_dir, care_team)
     visits = sorted(_visit_messages(h), key=lambda m: m[0])
     first = datetime.combine(visits[0][0].date() if visits else date(2000, 1, 1), time())
     by_day: dict[str, list[Message]] = defaultdict(list)

@@ -361,3 +361,17 @@ def mrg(merged_mrn: str, merged_patient_id: str | None) -> str:
     """The prior identifiers of a merged chart (MRG-1: MRN, and the patient id as PI)."""
     ids = [cx(merged_mrn, "MR")] + ([cx(merged_patient_id, "PI")] if merged_patient_id else [])
     return segment("MRG", {1: "~".join(ids)})
+
+
+#: care-team role -> ROL-3 (table 0443 where it has the role, else a local code).
+CARE_ROLE_CODES = {
+    "attending": "AT^Attending^HL70443",
+    "consultant": "CP^Consulting Provider^HL70443",
+    "nurse": "NURSE^Nurse^L",
+}
+
+
+def rol(n: int, user_id: str, role: str | None, workforce: dict[str, Row]) -> str:
+    """A care-team member of the visit: ROL-3 the role, ROL-4 the person."""
+    code = CARE_ROLE_CODES.get(role or "", comps("", e(role or "member"), "L"))
+    return segment("ROL", {1: str(n), 2: "AD", 3: code, 4: xcn(user_id, workforce)})
