@@ -22,8 +22,7 @@ Mapping (REFERENCE.md section 4), one access event per patient participant objec
 - ``break_the_glass``: EventTypeCode 110127 "Emergency Override Started" or PurposeOfUse
   ETREAT; ``btg_reason``: the patient's ParticipantObjectDetail of type BreakGlassReason
   (or Reason; base64 value), else the 110127 code's text when it is not the code's name.
-- ``outcome``: EventOutcomeIndicator, 0 success and 4/8/12 failure (``formats.outcome``):
-  a denied attempt loads as an access event with outcome failure.
+- ``outcome``: EventOutcomeIndicator, 0 success and 4/8/12 failure (a denied attempt).
 
 Attribute-style (DICOM) and element-style (RFC 3881) spellings both read: each field is
 an attribute or a child element of that name, a code is ``csd-code`` or ``code``, its text

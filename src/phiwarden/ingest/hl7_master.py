@@ -32,7 +32,11 @@ from phiwarden.formats.terminology import CodeMap
 from phiwarden.ingest.hl7_er7 import Hl7Error, Message, Segment
 from phiwarden.ingest.hl7_segments import Row, hl7_date, phone_text
 from phiwarden.ingest.hl7_segments import address_parts as _address
-from phiwarden.ingest.hl7_segments import none_if_empty as _none
+
+
+def _none(value: str) -> str | None:
+    return value or None
+
 
 LOGIN_TYPES = frozenset({"LOGIN", "UN", "UID"})
 #: HL7 v2 tables as the code systems the shipped terminology names.

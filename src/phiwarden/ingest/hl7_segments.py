@@ -82,20 +82,11 @@ def phone_text(seg: Segment, rep: str) -> str:
     return text
 
 
-def _address(seg: Segment, rep: str) -> tuple[str, str, str, str]:
+def address_parts(seg: Segment, rep: str) -> tuple[str, str, str, str]:
+    """An XAD repetition as (line, city, state, postal code)."""
     street, other = seg.comp(rep, 1), seg.comp(rep, 2)
     line = f"{street} {other}".strip() if other else street
     return line, seg.comp(rep, 3), seg.comp(rep, 4), seg.comp(rep, 5)
-
-
-def address_parts(seg: Segment, rep: str) -> tuple[str, str, str, str]:
-    """An XAD repetition as (line, city, state, postal code)."""
-    return _address(seg, rep)
-
-
-def none_if_empty(value: str) -> str | None:
-    """None for an empty field value (HL7 sends absent values as empty)."""
-    return value or None
 
 
 def record_id(seg: Segment, n: int) -> str | None:
@@ -196,7 +187,7 @@ def person(pid: Segment) -> Person:
 def _read_addresses(pid: Segment, out: Person) -> None:
     current: tuple[str, str, str, str] | None = None
     for i, rep in enumerate(pid.reps(11), start=1):
-        line, city, state, zip_code = _address(pid, rep)
+        line, city, state, zip_code = address_parts(pid, rep)
         if not line:
             continue
         start = hl7_date(pid.comp(rep, 13), f"PID-11 repetition {i} effective date")
@@ -273,7 +264,7 @@ def _contact(
 ) -> Row:
     last, first = seg.comp(name, 1), seg.comp(name, 2)
     relationship = codes.relationship_word(*relation)
-    line, city, state, zip_code = _address(seg, address) if address else ("", "", "", "")
+    line, city, state, zip_code = address_parts(seg, address) if address else ("", "", "", "")
     key = contact_id or f"{patient_id}-{kind[:2].upper()}-{digest(kind, last, first)}"
     return {
         "contact_id": key,
