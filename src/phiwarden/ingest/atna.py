@@ -17,8 +17,7 @@ Mapping (REFERENCE.md section 4), one access event per patient participant objec
   a record: it is counted as ignored, not quarantined.
 - ``action``: EventActionCode C/R/U/D/E -> create/view/update/delete/execute, refined by
   an EventTypeCode of system ``urn:phiwarden:access-action`` (print, search).
-- ``source_system``: AuditSourceID; ``department_id``: AuditEnterpriseSiteID (sources
-  that put a facility there yield that value; nothing checks it against departments).
+- ``source_system``: AuditSourceID; ``department_id``: AuditEnterpriseSiteID (unchecked).
 - ``break_the_glass``: EventTypeCode 110127 "Emergency Override Started" or PurposeOfUse
   ETREAT; ``btg_reason``: the patient's ParticipantObjectDetail of type BreakGlassReason
   (or Reason; base64 value), else the 110127 code's text when it is not the code's name.
