@@ -77,7 +77,7 @@ def _peer_rates(
 def find(inputs: Inputs) -> ir.Table:
     """Users with unrelated unexplained patients in many weeks, beyond what peers show.
 
-    Chance is the peers' median rate of unrelated unexplained patients per opening
+    Chance is the peers' rate of unrelated unexplained patients per opening
     (:func:`_peer_rates`) times the user's openings. Implicated: those patients.
     """
     cfg = inputs.ctx.config
@@ -93,31 +93,29 @@ def find(inputs: Inputs) -> ir.Table:
         hits[user] += 1
         weeks[user].add((first.date() - since).days // 7)
     rates = _peer_rates(openings, hits, roles)
-    rows: list[tuple[str, str]] = []
+    why: dict[str, str] = {}
     for user, k in hits.items():
         if len(weeks[user]) < cfg.low_slow_min_weeks or k < cfg.low_slow_min_patients:
             continue
         expected = rates(user) * int(openings.get(user, 0))
         if surprise(k, expected) >= cfg.low_slow_min_surprise:
-            rows.append(
-                (
-                    user,
-                    f"{k} unrelated patients in {len(weeks[user])} weeks; "
-                    f"peers' rate gives {expected:.1f}",
-                )
+            why[user] = (
+                f"{k} unrelated patients in {len(weeks[user])} weeks; "
+                f"peers' rate gives {expected:.1f}"
             )
-    flagged = inputs.ctx.register(
+    users = found["user_id"].to_pylist()
+    keep = [i for i, user in enumerate(users) if user in why]
+    implicated = inputs.ctx.register(
         "low_and_slow_flagged",
         pa.table(
             {
-                "fu": pa.array([r[0] for r in rows], pa.string()),
-                "why": pa.array([r[1] for r in rows], pa.string()),
+                "user_id": pa.array([users[i] for i in keep], pa.string()),
+                "patient_id": found["patient_id"].take(pa.array(keep, pa.int64())),
+                "why": pa.array([why[users[i]] for i in keep], pa.string()),
             }
         ),
     )
-    u = _unrelated(inputs)
-    f = u.join(flagged, u.user_id == flagged.fu)
-    return signal(f, f.user_id, f.patient_id, f.why)
+    return signal(implicated, implicated.user_id, implicated.patient_id, implicated.why)
 
 
 DETECTOR = Detector(
