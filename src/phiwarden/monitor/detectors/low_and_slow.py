@@ -101,7 +101,7 @@ def find(inputs: Inputs) -> ir.Table:
         if surprise(k, expected) >= cfg.low_slow_min_surprise:
             why[user] = (
                 f"{k} unrelated patients in {len(weeks[user])} weeks; "
-                f"peers' rate gives {expected:.1f}"
+                f"peers' rate would give {expected:.2g}"
             )
     users = found["user_id"].to_pylist()
     keep = [i for i, user in enumerate(users) if user in why]
