@@ -29,6 +29,7 @@ from phiwarden.web.app import create_app
 from phiwarden.web.audit import verify
 from phiwarden.web.roles import Permission, Role, allowed
 from phiwarden.web.users import add_user
+from phiwarden.web.views.case_pages import router as case_pages_router
 from phiwarden.web.views.pages import router as pages_router
 
 PASSWORD = "correct horse battery"
@@ -297,7 +298,7 @@ PUBLIC_PAGES = {"/signin", "/signout", "/static/plotly.min.js"}
 def _page_permissions() -> dict[tuple[str, str], Permission]:
     """(method, path template) -> the one permission each page route declares."""
     declared = {}
-    for route in pages_router.routes:
+    for route in [*pages_router.routes, *case_pages_router.routes]:
         assert isinstance(route, APIRoute)
         if route.path in PUBLIC_PAGES:
             continue
@@ -309,6 +310,28 @@ def _page_permissions() -> dict[tuple[str, str], Permission]:
     return declared
 
 
+def _theft_case_with_a_document(stores: Stores, mrn: str) -> str:
+    """The patient's identity-theft case (opened once per module) with one document."""
+    from phiwarden.cases import documents, theft
+
+    opened = theft.allege(stores, victim_mrn=mrn, actor="test")
+    if not opened.joined:
+        documents.upload(
+            stores, opened.case_id, "photo_id", "id.pdf", _pdf("ID"), actor="test", revision=None
+        )
+    return opened.case_id
+
+
+def _pdf(text: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 720, text)
+    page.save()
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_every_role_against_every_page(site: Stores, role: str) -> None:
     with site.engine.connect() as conn:
@@ -317,14 +340,17 @@ def test_every_role_against_every_page(site: Stores, role: str) -> None:
         mrn = conn.execute(select(patients.c.mrn).limit(1)).scalar_one()
     ids = {
         "alert_id": alert["alert_id"],
-        "case_id": alert["case_id"],
+        "case_id": _theft_case_with_a_document(site, mrn),
         "user_id": alert["user_id"],
         "flag_id": flag_id,
         "mrn": mrn,
+        "document_id": 1,
+        "task_id": 1,
+        "refund_id": 999999,
     }
     client = signed_in(site, role)
     declared = _page_permissions()
-    assert len(declared) >= 11
+    assert len(declared) >= 21
     for (method, template), permission in declared.items():
         url = template.format(**ids)
         got = client.request(method, url, data={} if method == "POST" else None)

@@ -9,6 +9,12 @@ Environment variables (flags override them):
 - ``PHIWARDEN_ENGINE``: ``duckdb`` (default) or ``spark`` for the event lake analyses.
 - ``PHIWARDEN_SPARK_MASTER``: Spark master URL (default ``local[2]``); a ``sc://`` URL uses
   Spark Connect to a remote cluster.
+- ``PHIWARDEN_CONFIG_DIR``: the hospital's own procedure and casework files (default
+  ``DATA/config``).
+- ``PHIWARDEN_BASE_URL``: the address of phiwarden's pages, for links in e-mails.
+- ``PHIWARDEN_SMTP_HOST``, ``_PORT`` (25), ``_TLS`` (``none`` | ``starttls`` | ``ssl``),
+  ``_USER``, ``_PASSWORD``, ``_FROM``: the mail server for task notices; without a host
+  no e-mail is sent and tasks show only in the pages and the API.
 """
 
 from __future__ import annotations
@@ -23,6 +29,37 @@ ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """The mail server task notices go through."""
+
+    host: str
+    port: int = 25
+    tls: Literal["none", "starttls", "ssl"] = "none"
+    user: str | None = None
+    password: str | None = None
+    sender: str = "phiwarden@localhost"
+
+
+def smtp_from_environment() -> Smtp | None:
+    """The SMTP settings the environment gives, or None when no host is set."""
+    env = os.environ
+    host = env.get("PHIWARDEN_SMTP_HOST")
+    if not host:
+        return None
+    tls = env.get("PHIWARDEN_SMTP_TLS", "none")
+    if tls not in ("none", "starttls", "ssl"):
+        raise ValueError(f"PHIWARDEN_SMTP_TLS={tls!r}: use none, starttls or ssl")
+    return Smtp(
+        host=host,
+        port=int(env.get("PHIWARDEN_SMTP_PORT") or (465 if tls == "ssl" else 25)),
+        tls=tls,  # type: ignore[arg-type]
+        user=env.get("PHIWARDEN_SMTP_USER") or None,
+        password=env.get("PHIWARDEN_SMTP_PASSWORD") or None,
+        sender=env.get("PHIWARDEN_SMTP_FROM") or "phiwarden@localhost",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where phiwarden keeps its data and which engines it uses."""
 
@@ -31,6 +68,14 @@ class Settings:
     key_file: Path
     engine: Engine = "duckdb"
     spark_master: str = "local[2]"
+    config_dir: Path | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    smtp: Smtp | None = None
+
+    @property
+    def hospital_config(self) -> Path:
+        """The hospital's own procedure and casework files."""
+        return self.config_dir or self.data_dir / "config"
 
     @property
     def lake_dir(self) -> Path:
@@ -64,5 +109,10 @@ def load_settings(data_dir: Path | str | None = None, database_url: str | None =
         database_url=url,
         key_file=key,
         spark_master=env.get("PHIWARDEN_SPARK_MASTER", "local[2]"),
+        config_dir=Path(env["PHIWARDEN_CONFIG_DIR"]).expanduser()
+        if env.get("PHIWARDEN_CONFIG_DIR")
+        else None,
+        base_url=env.get("PHIWARDEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        smtp=smtp_from_environment(),
     )
     return settings.with_engine(engine)

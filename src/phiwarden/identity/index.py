@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from phiwarden.identity.model import BLOCKING, MATCH_THRESHOLD, Parameters
 from phiwarden.identity.records import MATCH_SCHEMA
 from phiwarden.store.arrow_read import read_arrow_many
+from phiwarden.store.case_tables import identity_placeholders
 from phiwarden.store.identity_tables import identity_index, identity_models
 from phiwarden.store.repositories import connected, domain_table
 
@@ -53,6 +54,8 @@ def read_patient_persons(engine: Engine) -> pa.Table:
         p.c.phone,
         member.c.member_id,
     ).select_from(p.outerjoin(member, member.c.patient_id == p.c.patient_id))
+    # an identity-theft placeholder chart is never a person to link (or merge) with
+    query = query.where(p.c.patient_id.not_in(select(identity_placeholders.c.patient_id)))
     return read_arrow_many(engine, {"patients": query})["patients"]
 
 

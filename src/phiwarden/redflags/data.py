@@ -14,11 +14,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from phiwarden.domain.canonical import BY_NAME
 from phiwarden.redflags.checks import Watch
 from phiwarden.store.arrow_read import read_arrow_many, typed_table
+from phiwarden.store.case_tables import identity_placeholders
 from phiwarden.store.monitor_tables import alerts
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.schema import patient_history
@@ -143,9 +144,18 @@ def _types(name: str) -> dict[str, pa.DataType]:
 def load(stores: Stores) -> ScanData:
     """Read everything the detectors need from the store."""
     queries = {}
+    # Charts holding encounters separated from identity-theft victims are not people:
+    # their rows would raise flags against each other (one thief's blood type against
+    # another's), so no detector sees them.
+    placeholders = select(identity_placeholders.c.patient_id)
     for name, cols in _COLUMNS.items():
         table = domain_table(name)
-        queries[name] = select(*(table.c[c] for c in cols))
+        query = select(*(table.c[c] for c in cols))
+        if "patient_id" in table.c:
+            query = query.where(
+                or_(table.c.patient_id.is_(None), table.c.patient_id.not_in(placeholders))
+            )
+        queries[name] = query
     queries["alerts"] = select(
         alerts.c.alert_id,
         alerts.c.user_id,

@@ -22,6 +22,7 @@ from phiwarden.identity.names import clean_name, split_full_name
 from phiwarden.identity.records import normalise_persons
 from phiwarden.redflags.catalogue import BY_CODE, SEVERITY_RANK, Action, Detection
 from phiwarden.redflags.checks import Watch, registration_hits
+from phiwarden.store.case_tables import patient_alerts
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
 
@@ -244,8 +245,11 @@ def _screen(conn: Connection, stores: Stores, reg: Registration) -> dict[str, An
     for code in reg.attestations:
         flags.append(_flag(code, "attestation", ["recorded by registration staff"]))
     flags.sort(key=lambda f: (-SEVERITY_RANK[f["severity"]], f["code"]))
+    alerts = registration_alerts(conn, own_mrns | {m["mrn"] for m in matches[:1]})
     stop = any(BY_CODE[f["code"]].action in _STOP and f["severity"] != "low" for f in flags)
-    if stop:
+    if alerts:
+        decision, action = "stop", alerts[0]["action"]
+    elif stop:
         decision, action = "stop", flags[0]["action_text"]
     elif flags:
         decision, action = "proceed", "Proceed, and record the flags on the registration."
@@ -258,4 +262,21 @@ def _screen(conn: Connection, stores: Stores, reg: Registration) -> dict[str, An
         "matches": matches[:5],
         "problems": record["problems"].split("; ") if record["problems"] else [],
         "linkage_model": model is not None,
+        "alerts": alerts,
     }
+
+
+def registration_alerts(conn: Connection, mrns: set[str]) -> list[dict[str, Any]]:
+    """Active registration alerts on the charts with these MRNs (an identity-theft case
+    puts "Alleged identity theft - positive ID required" on the victim's chart)."""
+    if not mrns:
+        return []
+    p = domain_table("patients")
+    a = patient_alerts.c
+    rows = conn.execute(
+        select(p.c.mrn, a.text, a.action, a.case_id, a.placed_at)
+        .select_from(patient_alerts.join(p, p.c.patient_id == a.patient_id))
+        .where(p.c.mrn.in_(sorted(mrns)), a.removed_at.is_(None))
+        .order_by(a.placed_at)
+    ).mappings()
+    return [{**r, "placed_at": r["placed_at"].isoformat()} for r in rows]

@@ -7,6 +7,7 @@ failed and where to look (the server log, which holds no PHI).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
 from phiwarden.web.api import router as api_router
 from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
+from phiwarden.web.views.case_pages import router as case_pages_router
 from phiwarden.web.views.pages import SignInRequired
 from phiwarden.web.views.pages import router as pages_router
 
@@ -32,13 +34,37 @@ log = logging.getLogger("phiwarden.web")
 THREADS = 8
 
 
-def create_app(stores: Stores, threads: int = THREADS) -> FastAPI:
-    """Build the ASGI app over open stores, serving at most ``threads`` requests at once."""
+#: How often ``serve`` runs the case tick (due timers, outbox); the timers themselves are
+#: due dates in the store, so a missed minute only delays them.
+TICK_SECONDS = 60.0
+
+
+async def _tick_every(stores: Stores, seconds: float) -> None:
+    from phiwarden.cases.tick import tick
+
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await anyio.to_thread.run_sync(tick, stores)
+        except Exception as exc:  # the next minute tries again; the reason goes to the log
+            log.error("case tick failed: %s", type(exc).__name__)
+
+
+def create_app(
+    stores: Stores, threads: int = THREADS, tick_seconds: float | None = TICK_SECONDS
+) -> FastAPI:
+    """Build the ASGI app over open stores, serving at most ``threads`` requests at once
+    and running the case tick every ``tick_seconds`` (None: never, for tests)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        yield
+        ticking = asyncio.create_task(_tick_every(stores, tick_seconds)) if tick_seconds else None
+        try:
+            yield
+        finally:
+            if ticking is not None:
+                ticking.cancel()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -93,6 +119,7 @@ def create_app(stores: Stores, threads: int = THREADS) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api_router())
+    app.include_router(case_pages_router)
     app.include_router(pages_router)
     return app
 

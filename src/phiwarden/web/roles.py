@@ -28,6 +28,13 @@ class Permission(StrEnum):
     ALERTS_READ = "alerts:read"
     ALERTS_DECIDE = "alerts:decide"
     CASES_READ = "cases:read"
+    CASES_OPEN = "cases:open"
+    CASES_WORK = "cases:work"
+    TASKS_SIGN = "tasks:sign"
+    DOCUMENTS_READ = "documents:read"
+    REFERRAL = "referral"
+    BILLING_READ = "billing:read"
+    BILLING_EDIT = "billing:edit"
     FLAGS_READ = "flags:read"
     FLAGS_RESOLVE = "flags:resolve"
     SCREEN = "screen"
@@ -47,6 +54,13 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.ALERTS_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
     Permission.ALERTS_DECIDE: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
     Permission.CASES_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
+    Permission.CASES_OPEN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR}),
+    Permission.CASES_WORK: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.TASKS_SIGN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING}),
+    Permission.DOCUMENTS_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
+    Permission.REFERRAL: frozenset({R.PRIVACY_OFFICER}),
+    Permission.BILLING_READ: frozenset({R.PRIVACY_OFFICER, R.BILLING, R.AUDITOR}),
+    Permission.BILLING_EDIT: frozenset({R.PRIVACY_OFFICER, R.BILLING}),
     Permission.FLAGS_READ: frozenset(
         {R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
     ),

@@ -13,7 +13,6 @@ from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-cases_router = APIRouter(prefix="/cases", tags=["alerts"])
 Sort = Literal["score", "recent", "user"]
 
 
@@ -75,22 +74,6 @@ def get_alert(
         raise HTTPException(404, f"no alert {alert_id}")
     record(stores, caller, "read", "alert", alert_id)
     return alert
-
-
-@cases_router.get("/{case_id}")
-def get_case(
-    case_id: str,
-    request: Request,
-    caller: Caller = Depends(guard(Permission.CASES_READ)),
-) -> dict[str, Any]:
-    """One case: its status and the alerts gathered in it (audited)."""
-    stores = stores_of(request)
-    with stores.engine.connect() as conn:
-        case = review_queue.get_case(conn, case_id)
-    if case is None:
-        raise HTTPException(404, f"no case {case_id}")
-    record(stores, caller, "read", "case", case_id)
-    return case
 
 
 @router.post("/{alert_id}/decision")

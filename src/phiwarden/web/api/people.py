@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from phiwarden.redflags.screen import registration_alerts
 from phiwarden.store.identity_tables import identity_index
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table
@@ -92,12 +93,14 @@ def patient_identity(
             .mappings()
             .all()
         )
+        alerts = registration_alerts(conn, {mrn})
     record(stores, caller, "read", "patient", mrn)
     return {
         **{k: row.get(k) for k in _SHOWN},
         "ssn": mask_ssn(row.get("ssn_last4")),
         "linked_mrns": linked,
         "red_flags": [dict(f) for f in flags],
+        "alerts": alerts,
     }
 
 

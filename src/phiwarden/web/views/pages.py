@@ -251,21 +251,6 @@ def alert_page(
     )
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(
-    case_id: str, request: Request, caller: Caller = page(Permission.CASES_READ)
-) -> HTMLResponse:
-    """One case: its status and its alerts."""
-    stores = stores_of(request)
-    with stores.engine.connect() as conn:
-        case = review_queue.get_case(conn, case_id)
-        their = [review_queue.get_alert(conn, a) for a in case["alert_ids"]] if case else []
-    if case is None:
-        raise HTTPException(404, f"no case {case_id}")
-    record(stores, caller, "read", "case", case_id)
-    return _render(request, "case.html", case=case, alerts=[a for a in their if a])
-
-
 @router.post("/alerts/{alert_id}/decide")
 def alert_decide(
     alert_id: str,
@@ -334,6 +319,7 @@ def flag_page(
         flag=row,
         entry=BY_CODE[row["code"]],
         can_resolve=allowed(caller.role, Permission.FLAGS_RESOLVE),
+        can_open_case=allowed(caller.role, Permission.CASES_OPEN),
     )
 
 

@@ -1,0 +1,465 @@
+"""Cases on the case engine: the queue, one case, opening (by hand, from a red flag, from
+an intake), transitions, notes, assignment, facts, timers, documents, task sign-off, and
+the law-enforcement referral.
+
+Every change carries the case ``revision`` the caller read: a stale one is a 409 with the
+changes made since. A transition the state or the role does not allow is a 422 or 403
+with the reason. Reads of cases and downloads of documents are written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from phiwarden.cases import casefile, documents, engine, referral, theft
+from phiwarden.cases.effects import Refused
+from phiwarden.monitor import queue as review_queue
+from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
+from phiwarden.web.roles import Permission
+
+router = APIRouter(tags=["cases"])
+
+
+class ConflictResponse(Exception):
+    """Raised to answer 409 with the changes the caller missed."""
+
+    def __init__(self, exc: engine.Conflict) -> None:
+        self.body = {"message": str(exc), "revision": exc.current, "changes": exc.changes}
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """Turn the engine's refusals into HTTP answers that say why."""
+    try:
+        yield
+    except engine.CaseNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except engine.Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except engine.Conflict as exc:
+        raise HTTPException(409, ConflictResponse(exc).body) from exc
+    except (Refused, documents.BadUpload, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+class Change(BaseModel):
+    """The revision the caller read, and why."""
+
+    revision: int | None = Field(None, description="the case revision you read; omit to force")
+    reason: str | None = Field(None, max_length=4000)
+
+
+class Transition(Change):
+    """A transition with what it needs."""
+
+    summary: str | None = Field(None, max_length=20000)
+    offender: str | None = Field(
+        None, description='"unknown", "mrn:MRN" or "new:Last, First" (for separate)'
+    )
+    sex: Literal["F", "M"] | None = None
+    offender_dob: str | None = None
+
+
+class Note(Change):
+    """A note on the case."""
+
+    text: str = Field(min_length=1, max_length=20000)
+
+
+class Assignee(Change):
+    """Who works the case."""
+
+    assignee: str = Field("", max_length=64)
+
+
+class Fact(Change):
+    """A fact a guard needs (e.g. who the counsel consulted was)."""
+
+    value: str = Field(min_length=1, max_length=500)
+
+
+class TimerDecision(Change):
+    """The committee's decision on a pending timer."""
+
+    days: int = Field(0, ge=0, le=365)
+    hold: bool = False
+    reason: str = Field(min_length=3, max_length=4000)
+
+
+class Signoff(Change):
+    """Signing a task off."""
+
+    note: str = Field("", max_length=4000)
+
+
+class Allegation(BaseModel):
+    """An identity-theft allegation opened by hand."""
+
+    victim_mrn: str = Field(min_length=1, max_length=64)
+    encounters: list[str] = Field(default_factory=list, max_length=500)
+    accounts: list[str] = Field(default_factory=list, max_length=500)
+    occurred: str | None = Field(None, description="date of the occurrence, YYYY-MM-DD")
+    offender_name: str | None = Field(None, max_length=128)
+
+
+class Intake(BaseModel):
+    """A complaint or notice that reveals identity theft."""
+
+    kind: Literal[tuple(theft.INTAKE_KINDS)]  # type: ignore[valid-type]
+    mrn: str = Field(min_length=1, max_length=64)
+    description: str = Field("", max_length=4000)
+    account_id: str | None = Field(None, max_length=64)
+    encounters: list[str] = Field(default_factory=list, max_length=500)
+    received_at: datetime | None = None
+
+
+def _case(request: Request, case_id: str, caller: Caller) -> dict[str, Any]:
+    with stores_of(request).engine.connect() as conn:
+        found = casefile.get_case(conn, case_id, caller.role)
+    if found is None:
+        raise HTTPException(404, f"no case {case_id}")
+    return found
+
+
+@router.get("/cases")
+def list_cases(
+    request: Request,
+    case_type: str | None = Query(None, alias="type"),
+    state: str | None = None,
+    assignee: str | None = None,
+    due_before: datetime | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    caller: Caller = Depends(guard(Permission.CASES_READ)),
+) -> dict[str, Any]:
+    """The case queue, soonest due first, filtered by type, state, assignee, due date."""
+    with stores_of(request).engine.connect() as conn:
+        rows, total = casefile.list_cases(
+            conn,
+            case_type=case_type,
+            state=state,
+            assignee=assignee,
+            due_before=due_before,
+            limit=limit,
+            offset=offset,
+        )
+    return {"total": total, "cases": rows}
+
+
+@router.get("/cases/{case_id}")
+def get_case(
+    case_id: str, request: Request, caller: Caller = Depends(guard(Permission.CASES_READ))
+) -> dict[str, Any]:
+    """One case with its timeline, tasks, documents, timers and allowed actions (audited).
+    A monitoring case (a user's alerts) answers with its alerts."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        found = casefile.get_case(conn, case_id, caller.role)
+        legacy = None if found is not None else review_queue.get_case(conn, case_id)
+    if found is None and legacy is None:
+        raise HTTPException(404, f"no case {case_id}")
+    record(stores, caller, "read", "case", case_id)
+    return found if found is not None else legacy  # type: ignore[return-value]
+
+
+@router.post("/cases", status_code=201)
+def open_by_hand(
+    body: Allegation, request: Request, caller: Caller = Depends(guard(Permission.CASES_OPEN))
+) -> dict[str, Any]:
+    """Open (or join) the victim's identity-theft case by hand."""
+    stores = stores_of(request)
+    with answering():
+        opened = theft.allege(
+            stores,
+            victim_mrn=body.victim_mrn,
+            actor=caller.name,
+            encounters=body.encounters,
+            accounts=body.accounts,
+            occurred=body.occurred,
+            offender_name=body.offender_name,
+        )
+    record(stores, caller, "open", "case", opened.case_id, {"joined": opened.joined})
+    return {"case_id": opened.case_id, "joined": opened.joined}
+
+
+@router.post("/flags/{flag_id}/case", status_code=201)
+def open_from_flag(
+    flag_id: str, request: Request, caller: Caller = Depends(guard(Permission.CASES_OPEN))
+) -> dict[str, Any]:
+    """Open (or join) the identity-theft case of the patient a red flag is on."""
+    stores = stores_of(request)
+    with answering():
+        opened = theft.from_flag(stores, flag_id, actor=caller.name)
+    record(stores, caller, "open", "case", opened.case_id, {"flag": flag_id})
+    return {"case_id": opened.case_id, "joined": opened.joined}
+
+
+@router.post("/intake", status_code=201)
+def intake(
+    body: Intake, request: Request, caller: Caller = Depends(guard(Permission.CASES_OPEN))
+) -> dict[str, Any]:
+    """Record a complaint or notice as a red flag and open or join the patient's case."""
+    stores = stores_of(request)
+    with answering():
+        flag_id, opened = theft.intake(
+            stores,
+            kind=body.kind,
+            mrn=body.mrn,
+            actor=caller.name,
+            description=body.description,
+            account_id=body.account_id,
+            encounters=body.encounters,
+            received_at=body.received_at,
+        )
+    record(stores, caller, "intake", "case", opened.case_id, {"flag": flag_id, "kind": body.kind})
+    return {"flag_id": flag_id, "case_id": opened.case_id, "joined": opened.joined}
+
+
+def _done(
+    request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    stores = stores_of(request)
+    with answering():
+        after = run()
+    record(stores, caller, what, "case", case_id, {"state": after["state"]})
+    return {"case_id": case_id, "state": after["state"], "revision": after["revision"]}
+
+
+@router.post("/cases/{case_id}/transitions/{trigger}")
+def transition(
+    case_id: str,
+    trigger: str,
+    body: Transition,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """Make a transition of the case's procedure (substantiate, separate, close, ...)."""
+    inputs = {
+        k: v
+        for k, v in body.model_dump().items()
+        if k in ("summary", "offender", "sex", "offender_dob") and v
+    }
+    return _done(
+        request,
+        caller,
+        case_id,
+        trigger,
+        lambda: engine.fire(
+            stores_of(request),
+            case_id,
+            trigger,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+            reason=body.reason,
+            inputs=inputs,
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/notes")
+def add_note(
+    case_id: str,
+    body: Note,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """Add a note to the case's timeline."""
+    return _done(
+        request,
+        caller,
+        case_id,
+        "note",
+        lambda: engine.add_note(
+            stores_of(request), case_id, body.text, actor=caller.name, revision=body.revision
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/assignee")
+def assign(
+    case_id: str,
+    body: Assignee,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """Give the case to someone (empty: unassigned)."""
+    return _done(
+        request,
+        caller,
+        case_id,
+        "assign",
+        lambda: engine.assign(
+            stores_of(request), case_id, body.assignee, actor=caller.name, revision=body.revision
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/facts/{fact}")
+def record_fact(
+    case_id: str,
+    fact: str,
+    body: Fact,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """Record a fact a guard asks for (counsel_consulted: who was consulted)."""
+    return _done(
+        request,
+        caller,
+        case_id,
+        "fact",
+        lambda: engine.record_fact(
+            stores_of(request),
+            case_id,
+            fact,
+            body.value,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/timers/{key}")
+def decide_timer(
+    case_id: str,
+    key: str,
+    body: TimerDecision,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """The committee extends a pending timer by some days, or holds it for approval."""
+    return _done(
+        request,
+        caller,
+        case_id,
+        "timer",
+        lambda: engine.extend_timer(
+            stores_of(request),
+            case_id,
+            key,
+            body.days,
+            actor=caller.name,
+            reason=body.reason,
+            revision=body.revision,
+            hold=body.hold,
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/documents", status_code=201)
+async def upload_document(
+    case_id: str,
+    request: Request,
+    kind: str = Form(...),
+    revision: int | None = Form(None),
+    file: UploadFile = File(...),
+    caller: Caller = Depends(guard(Permission.CASES_WORK)),
+) -> dict[str, Any]:
+    """Upload a PDF, JPEG or PNG (typed from its content, at most 10 MB)."""
+    content = await file.read(documents.MAX_BYTES + 1)
+    return _done(
+        request,
+        caller,
+        case_id,
+        "upload",
+        lambda: documents.upload(
+            stores_of(request),
+            case_id,
+            kind,
+            file.filename or "",
+            content,
+            actor=caller.name,
+            revision=revision,
+        ),
+    )
+
+
+@router.get("/cases/{case_id}/documents/{document_id}")
+def download_document(
+    case_id: str,
+    document_id: int,
+    request: Request,
+    copy: Literal["original", "stamped"] = "original",
+    caller: Caller = Depends(guard(Permission.DOCUMENTS_READ)),
+) -> Response:
+    """A document's bytes, the original or the stamped copy (the download is audited)."""
+    stores = stores_of(request)
+    with answering():
+        meta, content = documents.read_document(stores, case_id, document_id, copy)
+    record(stores, caller, "download", "document", f"{case_id}/{document_id}", {"copy": copy})
+    name = meta["filename"].replace('"', "")
+    return Response(
+        content,
+        media_type=meta["media_type"],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/cases/{case_id}/tasks/{task_id}/signoff")
+def sign_task(
+    case_id: str,
+    task_id: int,
+    body: Signoff,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.TASKS_SIGN)),
+) -> dict[str, Any]:
+    """Sign a task off: you attest what its sign-off says."""
+    return _done(
+        request,
+        caller,
+        case_id,
+        "signoff",
+        lambda: engine.sign_task(
+            stores_of(request),
+            case_id,
+            task_id,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+            note=body.note,
+        ),
+    )
+
+
+@router.get("/tasks")
+def open_tasks(
+    request: Request,
+    role: str | None = None,
+    caller: Caller = Depends(guard(Permission.TASKS_SIGN)),
+) -> dict[str, Any]:
+    """Open tasks (case number, program role, title, due date): no patient data."""
+    with stores_of(request).engine.connect() as conn:
+        return {"tasks": casefile.open_tasks(conn, role)}
+
+
+@router.get("/cases/{case_id}/referral")
+def law_enforcement_referral(
+    case_id: str,
+    request: Request,
+    format: Literal["json", "pdf"] = "json",
+    caller: Caller = Depends(guard(Permission.REFERRAL)),
+) -> Any:
+    """The referral to law enforcement: the victim's name, the alleged thief's name if
+    known, and the date of the occurrence, nothing else (IX.3 note)."""
+    stores = stores_of(request)
+    with answering():
+        content = referral.referral(stores, case_id)
+    record(stores, caller, "referral", "case", case_id, {"format": format})
+    if format == "pdf":
+        return Response(
+            referral.referral_pdf(content),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="referral-{case_id}.pdf"'},
+        )
+    return JSONResponse(content)

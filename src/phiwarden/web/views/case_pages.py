@@ -1,0 +1,336 @@
+"""The casework pages: the case queue, a case (timeline, tasks, document checklist,
+timers, and only the actions the state and the role allow), open tasks, the intake form
+for complaints and notices, and the billing worklist. Forms post here; every change
+carries the case revision the page showed, so a stale form is a conflict, not a lost
+update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from phiwarden.cases import billing, casefile, documents, engine, theft
+from phiwarden.cases.effects import Refused
+from phiwarden.monitor import queue as review_queue
+from phiwarden.web.api.cases import answering
+from phiwarden.web.api.deps import Caller, record, stores_of
+from phiwarden.web.roles import Permission, allowed
+from phiwarden.web.views.pages import _check_csrf, _render, page
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_queue(
+    request: Request,
+    case_type: str = Query("", alias="type"),
+    state: str = "",
+    assignee: str = "",
+    due: str = "",
+    page_no: int = Query(1, ge=1, le=100_000, alias="page"),
+    caller: Caller = page(Permission.CASES_READ),
+) -> HTMLResponse:
+    """The case queue, soonest due first; filter by type, state, assignee, due date."""
+    try:
+        due_before = datetime.fromisoformat(due) if due else None
+    except ValueError as exc:
+        raise HTTPException(422, "the due date is YYYY-MM-DD") from exc
+    with stores_of(request).engine.connect() as conn:
+        rows, total = casefile.list_cases(
+            conn,
+            case_type=case_type or None,
+            state=state or None,
+            assignee=assignee or None,
+            due_before=due_before,
+            limit=PER_PAGE,
+            offset=(page_no - 1) * PER_PAGE,
+        )
+    return _render(
+        request,
+        "cases.html",
+        cases=rows,
+        total=total,
+        page=page_no,
+        per_page=PER_PAGE,
+        f={"type": case_type, "state": state, "assignee": assignee, "due": due},
+        now=datetime.now(),
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    case_id: str, request: Request, error: str = "", caller: Caller = page(Permission.CASES_READ)
+) -> HTMLResponse:
+    """One case. A monitoring case (a user's alerts) shows its alerts."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        case = casefile.get_case(conn, case_id, caller.role)
+        legacy = review_queue.get_case(conn, case_id) if case is None else None
+        their = [review_queue.get_alert(conn, a) for a in legacy["alert_ids"]] if legacy else []
+    if case is None and legacy is None:
+        raise HTTPException(404, f"no case {case_id}")
+    record(stores, caller, "read", "case", case_id)
+    if case is None:
+        return _render(request, "case.html", case=legacy, alerts=[a for a in their if a])
+    return _render(
+        request,
+        "casefile.html",
+        case=case,
+        error=error,
+        now=datetime.now(),
+        can_work=allowed(caller.role, Permission.CASES_WORK),
+        can_sign=allowed(caller.role, Permission.TASKS_SIGN),
+        can_read_documents=allowed(caller.role, Permission.DOCUMENTS_READ),
+        can_refer=allowed(caller.role, Permission.REFERRAL),
+    )
+
+
+def _act(
+    request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], Any]
+) -> Response:
+    """Run a change from a form; back to the case, with the reason if it was refused."""
+    try:
+        with answering():
+            run()
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise
+        detail = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+        return RedirectResponse(f"/cases/{case_id}?error={_quote(detail)}", status_code=303)
+    record(stores_of(request), caller, what, "case", case_id)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:400])
+
+
+@router.post("/cases/{case_id}/act")
+def case_act(
+    case_id: str,
+    request: Request,
+    action: str = Form(...),
+    csrf: str = Form(...),
+    revision: int = Form(...),
+    trigger: str = Form(""),
+    reason: str = Form(""),
+    text: str = Form(""),
+    offender: str = Form(""),
+    fact: str = Form(""),
+    key: str = Form(""),
+    days: int = Form(0),
+    hold: bool = Form(False),
+    caller: Caller = page(Permission.CASES_WORK),
+) -> Response:
+    """A change from the case page: a transition, a note, an assignment, a fact, a timer."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    who, role = caller.name, caller.role
+    runs: dict[str, Callable[[], Any]] = {
+        "transition": lambda: engine.fire(
+            stores,
+            case_id,
+            trigger,
+            actor=who,
+            role=role,
+            revision=revision,
+            reason=reason or None,
+            inputs={k: v for k, v in (("summary", text), ("offender", offender)) if v},
+        ),
+        "note": lambda: engine.add_note(stores, case_id, text, actor=who, revision=revision),
+        "assign": lambda: engine.assign(stores, case_id, text, actor=who, revision=revision),
+        "fact": lambda: engine.record_fact(
+            stores, case_id, fact, text, actor=who, role=role, revision=revision
+        ),
+        "timer": lambda: engine.extend_timer(
+            stores, case_id, key, days, actor=who, reason=reason, revision=revision, hold=hold
+        ),
+    }
+    if action not in runs:
+        raise HTTPException(422, f"unknown action {action!r}")
+    return _act(request, caller, case_id, trigger or action, runs[action])
+
+
+@router.post("/cases/{case_id}/upload")
+async def case_upload(
+    case_id: str,
+    request: Request,
+    csrf: str = Form(...),
+    revision: int = Form(...),
+    kind: str = Form(...),
+    file: UploadFile = File(...),
+    caller: Caller = page(Permission.CASES_WORK),
+) -> Response:
+    """Upload a document from the case page's checklist."""
+    _check_csrf(request, csrf)
+    content = await file.read(documents.MAX_BYTES + 1)
+    stores = stores_of(request)
+    return _act(
+        request,
+        caller,
+        case_id,
+        "upload",
+        lambda: documents.upload(
+            stores,
+            case_id,
+            kind,
+            file.filename or "",
+            content,
+            actor=caller.name,
+            revision=revision,
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/tasks/{task_id}/signoff")
+def case_signoff(
+    case_id: str,
+    task_id: int,
+    request: Request,
+    csrf: str = Form(...),
+    note: str = Form(""),
+    caller: Caller = page(Permission.TASKS_SIGN),
+) -> Response:
+    """Sign a task off (from the case page or the task list)."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    back = request.headers.get("referer", "")
+    response = _act(
+        request,
+        caller,
+        case_id,
+        "signoff",
+        lambda: engine.sign_task(
+            stores, case_id, task_id, actor=caller.name, role=caller.role, revision=None, note=note
+        ),
+    )
+    if back.endswith("/tasks") and response.status_code == 303:
+        return RedirectResponse("/tasks", status_code=303)
+    return response
+
+
+@router.get("/cases/{case_id}/documents/{document_id}")
+def case_document(
+    case_id: str,
+    document_id: int,
+    request: Request,
+    copy: str = "original",
+    caller: Caller = page(Permission.DOCUMENTS_READ),
+) -> Response:
+    """Download a document (the download is audited)."""
+    stores = stores_of(request)
+    try:
+        meta, content = documents.read_document(stores, case_id, document_id, copy)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    record(stores, caller, "download", "document", f"{case_id}/{document_id}", {"copy": copy})
+    name = meta["filename"].replace('"', "")
+    return Response(
+        content,
+        media_type=meta["media_type"],
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def task_list(request: Request, caller: Caller = page(Permission.TASKS_SIGN)) -> HTMLResponse:
+    """Open tasks across cases for the program's people (no patient data)."""
+    with stores_of(request).engine.connect() as conn:
+        tasks = casefile.open_tasks(conn)
+    return _render(request, "tasks.html", tasks=tasks, now=datetime.now())
+
+
+@router.post("/flags/{flag_id}/case")
+def flag_to_case(
+    flag_id: str,
+    request: Request,
+    csrf: str = Form(...),
+    caller: Caller = page(Permission.CASES_OPEN),
+) -> Response:
+    """Open (or join) the identity-theft case of the flag's patient."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    try:
+        opened = theft.from_flag(stores, flag_id, actor=caller.name)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except Refused as exc:
+        raise HTTPException(422, str(exc)) from exc
+    record(stores, caller, "open", "case", opened.case_id, {"flag": flag_id})
+    target = f"/cases/{opened.case_id}" if allowed(caller.role, Permission.CASES_READ) else "/tasks"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/intake", response_class=HTMLResponse)
+def intake_form(request: Request, caller: Caller = page(Permission.CASES_OPEN)) -> HTMLResponse:
+    """The form for calls and letters that reveal identity theft."""
+    return _render(request, "intake.html", kinds=theft.INTAKE_KINDS, error="")
+
+
+@router.post("/intake")
+def intake_post(
+    request: Request,
+    csrf: str = Form(...),
+    kind: str = Form(...),
+    mrn: str = Form(...),
+    description: str = Form(""),
+    account_id: str = Form(""),
+    caller: Caller = page(Permission.CASES_OPEN),
+) -> Response:
+    """Record the complaint or notice and open or join the patient's case."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    try:
+        flag_id, opened = theft.intake(
+            stores,
+            kind=kind,
+            mrn=mrn.strip(),
+            actor=caller.name,
+            description=description,
+            account_id=account_id.strip() or None,
+        )
+    except (LookupError, Refused) as exc:
+        return _render(request, "intake.html", kinds=theft.INTAKE_KINDS, error=str(exc))
+    record(stores, caller, "intake", "case", opened.case_id, {"flag": flag_id, "kind": kind})
+    target = f"/cases/{opened.case_id}" if allowed(caller.role, Permission.CASES_READ) else "/tasks"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/billing", response_class=HTMLResponse)
+def billing_page(request: Request, caller: Caller = page(Permission.BILLING_READ)) -> HTMLResponse:
+    """Holds in force, identity-theft adjustments, and the payer-refund worklist."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        found = {w: billing.rows(conn, w) for w in billing.EXPORTS}
+    record(stores, caller, "read", "billing", None)
+    return _render(
+        request, "billing.html", b=found, can_edit=allowed(caller.role, Permission.BILLING_EDIT)
+    )
+
+
+@router.post("/billing/refunds/{refund_id}")
+def billing_refunded(
+    refund_id: int,
+    request: Request,
+    csrf: str = Form(...),
+    caller: Caller = page(Permission.BILLING_EDIT),
+) -> Response:
+    """Mark a payer refund made."""
+    _check_csrf(request, csrf)
+    stores = stores_of(request)
+    try:
+        with stores.engine.begin() as conn:
+            billing.mark_refunded(
+                conn, refund_id, caller.name, datetime.now().replace(microsecond=0)
+            )
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    record(stores, caller, "refund", "billing", str(refund_id))
+    return RedirectResponse("/billing", status_code=303)
