@@ -61,12 +61,12 @@ def messages(
     target: dict[str, Any],
     encounters: Sequence[str],
     accounts: Sequence[str],
-    victim: dict[str, Any],
+    demographics: dict[str, Any],
     at: datetime,
     receiver: str,
 ) -> list[str]:
-    """The A45, A44 and A08 messages for a move from ``source`` to ``target``."""
-    demographics = victim if target.get("dob") is None else target
+    """The A45, A44 and A08 messages for a move from ``source`` to ``target``; the PID
+    carries ``target``'s MRN and name and ``demographics``' birth date, sex and address."""
     out: list[str] = []
     for encounter_id in encounters:
         out.append(
@@ -111,13 +111,15 @@ def queue_moves(
     target: dict[str, Any],
     encounters: Sequence[str],
     accounts: Sequence[str],
+    demographics: dict[str, Any],
 ) -> int:
-    """Write the move's messages for every downstream endpoint to the outbox; how many."""
+    """Write the move's messages for every downstream endpoint to the outbox; how many.
+    ``demographics`` is the victim's for a placeholder chart (IX.8a), else the target's."""
     endpoints = load_endpoints(ctx.stores.settings.hospital_config)
-    victim = source if source.get("dob") is not None else target
     n = 0
     for endpoint in endpoints:
-        for text in messages(source, target, encounters, accounts, victim, ctx.now, endpoint.name):
+        texts = messages(source, target, encounters, accounts, demographics, ctx.now, endpoint.name)
+        for text in texts:
             ctx.conn.execute(
                 insert(case_outbox).values(
                     case_id=ctx.case_id,

@@ -217,7 +217,8 @@ def separate_records(ctx: Ctx) -> None:
     )
     target = target_chart(ctx, batch, victim, encounters)
     moved_accounts = _move(ctx, batch, encounters, target)
-    queue_moves(ctx, victim, target, encounters, moved_accounts)
+    placeholder = _is_placeholder(ctx, target["patient_id"])
+    queue_moves(ctx, victim, target, encounters, moved_accounts, victim if placeholder else target)
     ctx.event(
         "separation",
         f"{len(encounters)} encounter(s) and {len(moved_accounts)} account(s) moved to MRN "
@@ -267,7 +268,8 @@ def _move(ctx: Ctx, batch: int, encounters: Sequence[str], target: dict[str, Any
 
 @effect("undo_separation")
 def undo_separation(ctx: Ctx) -> None:
-    """Put back every value the case's separation changed, newest first, exactly."""
+    """Put back every value the case's separation changed, newest first, exactly, and tell
+    the downstream systems the visits moved back."""
     rows = (
         ctx.conn.execute(
             select(record_moves)
@@ -279,6 +281,23 @@ def undo_separation(ctx: Ctx) -> None:
     )
     if not rows:
         raise Refused("this case has no separation to undo")
+    patients = domain_table("patients")
+    back = [
+        r
+        for r in rows
+        if r["table_name"] in ("encounters", "billing_accounts")
+        and r["column_name"] == "patient_id"
+    ]
+    charts = {
+        str(p["patient_id"]): dict(p)
+        for p in ctx.conn.execute(
+            select(patients).where(
+                patients.c.patient_id.in_(
+                    {r["old_value"] for r in back} | {r["new_value"] for r in back}
+                )
+            )
+        ).mappings()
+    }
     for r in rows:
         if r["column_name"] == "__created__":
             continue
@@ -287,44 +306,16 @@ def undo_separation(ctx: Ctx) -> None:
         ctx.conn.execute(
             update(table).where(pk == r["row_key"]).values({r["column_name"]: r["old_value"]})
         )
-    enc = domain_table("encounters")
-    for r in rows:
-        if r["column_name"] != "__created__":
-            continue
-        table = (
-            identity_placeholders
-            if r["table_name"] == "identity_placeholders"
-            else domain_table(r["table_name"])
-        )
-        pk = next(iter(table.primary_key.columns))
-        if ctx.conn.execute(
-            select(enc.c.encounter_id).where(enc.c.patient_id == r["row_key"]).limit(1)
-        ).first():
-            continue  # another case's encounters are on this chart now: it stays
-        ctx.conn.execute(delete(table).where(pk == r["row_key"]))
-    back = [
-        r
-        for r in rows
-        if r["table_name"] in ("encounters", "billing_accounts")
-        and r["column_name"] == "patient_id"
-    ]
+    _drop_created(ctx, rows)
     if back:
-        patients = domain_table("patients")
-        victim = dict(
-            ctx.conn.execute(select(patients).where(patients.c.patient_id == back[0]["old_value"]))
-            .mappings()
-            .one()
-        )
-        source = {
-            "patient_id": back[0]["new_value"],
-            "mrn": _mrn_of_move(rows, back[0]["new_value"]),
-        }
+        victim, moved_to = charts[back[0]["old_value"]], charts[back[0]["new_value"]]
         queue_moves(
             ctx,
-            source,
+            moved_to,
             victim,
             [r["row_key"] for r in back if r["table_name"] == "encounters"],
             [r["row_key"] for r in back if r["table_name"] == "billing_accounts"],
+            victim,
         )
     ctx.conn.execute(
         delete(payer_refunds).where(
@@ -349,13 +340,20 @@ def undo_separation(ctx: Ctx) -> None:
     ctx.event("separation", f"Separation undone: {len(rows)} value(s) restored", reason=ctx.reason)
 
 
-def _mrn_of_move(rows: Sequence[Any], patient_id: str) -> str | None:
-    """The MRN the encounters were moved to (from the registrations' recorded change)."""
-    return next(
-        (
-            r["new_value"]
-            for r in rows
-            if r["table_name"] == "registrations" and r["column_name"] == "mrn"
-        ),
-        None,
-    )
+def _drop_created(ctx: Ctx, rows: Sequence[Any]) -> None:
+    """Remove the charts the separation created, unless another case's visits are on them."""
+    enc = domain_table("encounters")
+    for r in rows:
+        if r["column_name"] != "__created__":
+            continue
+        table = (
+            identity_placeholders
+            if r["table_name"] == "identity_placeholders"
+            else domain_table(r["table_name"])
+        )
+        pk = next(iter(table.primary_key.columns))
+        in_use = ctx.conn.execute(
+            select(enc.c.encounter_id).where(enc.c.patient_id == r["row_key"]).limit(1)
+        ).first()
+        if in_use is None:
+            ctx.conn.execute(delete(table).where(pk == r["row_key"]))
