@@ -334,3 +334,52 @@ def billing_refunded(
         raise HTTPException(404, str(exc)) from exc
     record(stores, caller, "refund", "billing", str(refund_id))
     return RedirectResponse("/billing", status_code=303)
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def screen_form(request: Request, caller: Caller = page(Permission.SCREEN)) -> HTMLResponse:
+    """The front desk's screening form: who is registering, checked before they are."""
+    return _render(request, "screen.html", answer=None, given={}, error="")
+
+
+@router.post("/screen", response_class=HTMLResponse)
+def screen_post(
+    request: Request,
+    csrf: str = Form(...),
+    mrn: str = Form(""),
+    first_name: str = Form(""),
+    last_name: str = Form(""),
+    dob: str = Form(""),
+    ssn: str = Form(""),
+    caller: Caller = page(Permission.SCREEN),
+) -> HTMLResponse:
+    """Screen the registration: red flags, registration alerts, the prescribed action."""
+    from pydantic import ValidationError
+
+    from phiwarden.redflags.screen import Registration, screen
+
+    _check_csrf(request, csrf)
+    given = {"mrn": mrn, "first_name": first_name, "last_name": last_name, "dob": dob}
+    stores = stores_of(request)
+    try:
+        registration = Registration(
+            mrn=mrn.strip() or None,
+            first_name=first_name.strip() or None,
+            last_name=last_name.strip() or None,
+            dob=dob or None,
+            ssn=ssn.strip() or None,
+        )
+        answer = screen(stores, registration)
+    except (ValidationError, ValueError) as exc:
+        return _render(
+            request, "screen.html", answer=None, given=given, error=str(exc).split("\n")[0]
+        )
+    record(
+        stores,
+        caller,
+        "screen",
+        "registration",
+        mrn or None,
+        {"decision": answer["decision"], "alerts": len(answer["alerts"])},
+    )
+    return _render(request, "screen.html", answer=answer, given=given, error="")
