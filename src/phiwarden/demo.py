@@ -141,11 +141,94 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
         analysis(stores, console)
     _print_ground_truth(console, truth)
     _print_caught(console, stores, truth)
+    console.rule("casework")
+    _casework(console, stores, truth)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return stores
 
 
 DEMO_USER = "demo"
+
+
+def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
+    """Take one injected identity theft from its red flag through the Red Flags program's
+    procedure: allegation, the victim's documents, substantiation, record separation."""
+    from sqlalchemy import select
+
+    from phiwarden.cases import casefile, documents, engine, theft
+    from phiwarden.store.redflag_tables import red_flags
+    from phiwarden.synth import case_documents
+
+    wanted = [t for t in truth.get("identity_theft", []) if t["scenario"] == "blood_type_conflict"]
+    with stores.engine.connect() as conn:
+        flag = None
+        for t in wanted:
+            flag = conn.execute(
+                select(red_flags.c.flag_id, red_flags.c.code).where(
+                    red_flags.c.registration_id == t["registration_id"]
+                )
+            ).first()
+            if flag:
+                break
+    if flag is None:
+        console.print("casework: no flagged identity theft to take through the procedure")
+        return
+    opened = theft.from_flag(stores, flag.flag_id, actor=DEMO_USER)
+    with stores.engine.connect() as conn:
+        case = casefile.get_case(conn, opened.case_id)
+    assert case is not None
+    if case["state"] == "alleged":
+        from phiwarden.store.repositories import domain_table
+
+        p = domain_table("patients")
+        victim_id = next(s["ref"] for s in case["subjects"] if s["role"] == "victim")
+        with stores.engine.connect() as conn:
+            v = conn.execute(select(p).where(p.c.patient_id == victim_id)).mappings().one()
+        name, occurred = f"{v['first_name']} {v['last_name']}", case["details"].get("occurred", "")
+        rev = case["revision"]
+        for kind, content in (
+            ("photo_id", case_documents.photo_id(name, v["dob"])),
+            ("affidavit", case_documents.affidavit(name, occurred)),
+            ("police_report", case_documents.police_report(name, occurred)),
+        ):
+            rev = documents.upload(
+                stores,
+                opened.case_id,
+                kind,
+                f"{kind}.synthetic",
+                content,
+                actor=DEMO_USER,
+                revision=rev,
+            )["revision"]
+        rev = engine.fire(
+            stores,
+            opened.case_id,
+            "substantiate",
+            actor=DEMO_USER,
+            role="privacy_officer",
+            revision=rev,
+        )["revision"]
+        engine.fire(
+            stores,
+            opened.case_id,
+            "separate",
+            revision=rev,
+            inputs={"offender": "unknown"},
+            actor=DEMO_USER,
+            role="privacy_officer",
+        )
+    with stores.engine.connect() as conn:
+        case = casefile.get_case(conn, opened.case_id)
+        open_cases = casefile.list_cases(conn, open_only=True, limit=1)[1]
+    assert case is not None
+    moved = next((e["summary"] for e in case["history"] if e["kind"] == "separation"), "")
+    tasks = [t for t in case["tasks"] if t["status"] == "open"]
+    console.print(
+        f"identity-theft case {opened.case_id} (from red flag {flag.code}): "
+        f"{case['state_title'].lower()}; {len(case['documents'])} documents stamped, "
+        f"{len(case['holds'])} billing hold(s), {len(case['adjustments'])} adjustment(s); {moved}; "
+        f"{len(tasks)} task(s) waiting for sign-off; {open_cases} open case(s) in the queue"
+    )
 
 
 def demo_sign_in(stores: Stores) -> tuple[str, str]:

@@ -179,33 +179,56 @@ def change(
     inputs: Mapping[str, Any] | None = None,
     reason: str | None = None,
     allow_closed: bool = False,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` on a locked case in one transaction; the case row after it.
 
     ``revision`` None means "whatever it is now" (the tick, system steps); a number that is
-    not the current revision raises Conflict with the changes since.
+    not the current revision raises Conflict with the changes since. With ``conn`` the
+    change runs in a savepoint of the caller's transaction (the tick batches cases so):
+    it still commits or rolls back whole.
     """
     at = _now(now)
-    with stores.engine.begin() as conn:
-        case = _lock(conn, case_id)
-        if revision is not None and revision != case["revision"]:
-            raise Conflict(case_id, case["revision"], changes_since(conn, case_id, revision))
-        procedure = stored(conn, case["procedure_id"])
-        if case["state"] in procedure.final and not allow_closed:
-            raise Refused(f"case {case_id} is closed: it is read-only")
-        new_revision = case["revision"] + 1
-        ctx = Ctx(
-            conn, stores, case, procedure, actor, at, new_revision, dict(inputs or {}), reason
+    if conn is not None:
+        with conn.begin_nested():
+            return _change_on(
+                conn, stores, case_id, revision, actor, work, at, inputs, reason, allow_closed
+            )
+    with stores.engine.begin() as own:
+        return _change_on(
+            own, stores, case_id, revision, actor, work, at, inputs, reason, allow_closed
         )
-        work(ctx)
-        values = {k: ctx.case[k] for k in ("state", "assignee", "summary", "closed_at", "details")}
-        conn.execute(
-            update(case_files)
-            .where(case_files.c.case_id == case_id)
-            .values(**values, revision=new_revision)
-        )
-        _refresh_due(conn, case_id)
-        return {**ctx.case, "revision": new_revision}
+
+
+def _change_on(
+    conn: Connection,
+    stores: Stores,
+    case_id: str,
+    revision: int | None,
+    actor: str,
+    work: Callable[[Ctx], None],
+    at: datetime,
+    inputs: Mapping[str, Any] | None,
+    reason: str | None,
+    allow_closed: bool,
+) -> dict[str, Any]:
+    case = _lock(conn, case_id)
+    if revision is not None and revision != case["revision"]:
+        raise Conflict(case_id, case["revision"], changes_since(conn, case_id, revision))
+    procedure = stored(conn, case["procedure_id"])
+    if case["state"] in procedure.final and not allow_closed:
+        raise Refused(f"case {case_id} is closed: it is read-only")
+    new_revision = case["revision"] + 1
+    ctx = Ctx(conn, stores, case, procedure, actor, at, new_revision, dict(inputs or {}), reason)
+    work(ctx)
+    values = {k: ctx.case[k] for k in ("state", "assignee", "summary", "closed_at", "details")}
+    conn.execute(
+        update(case_files)
+        .where(case_files.c.case_id == case_id)
+        .values(**values, revision=new_revision)
+    )
+    _refresh_due(conn, case_id)
+    return {**ctx.case, "revision": new_revision}
 
 
 def _machine(procedure: Procedure) -> Machine:
