@@ -4,13 +4,13 @@ the payer-refund worklist (JSON, or CSV with ``format=csv``), and marking refund
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from phiwarden.cases import billing
-from phiwarden.web.api.deps import Caller, guard, record, stores_of
+from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -40,7 +40,7 @@ def export(
 
 @router.post("/refunds/{refund_id}/refunded")
 def refunded(
-    refund_id: int,
+    refund_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     caller: Caller = Depends(guard(Permission.BILLING_EDIT)),
 ) -> dict[str, Any]:

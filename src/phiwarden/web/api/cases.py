@@ -12,16 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from phiwarden.cases import casefile, documents, engine, referral, theft
 from phiwarden.cases.effects import Refused
 from phiwarden.monitor import queue as review_queue
-from phiwarden.web.api.deps import MAX_OFFSET, Caller, guard, record, stores_of
+from phiwarden.web.api.deps import MAX_ID, MAX_OFFSET, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
 router = APIRouter(tags=["cases"])
@@ -54,7 +64,9 @@ def answering() -> Iterator[None]:
 class Change(BaseModel):
     """The revision the caller read, and why."""
 
-    revision: int | None = Field(None, description="the case revision you read; omit to force")
+    revision: int | None = Field(
+        None, ge=0, le=MAX_ID, description="the case revision you read; omit to force"
+    )
     reason: str | None = Field(None, max_length=4000)
 
 
@@ -362,7 +374,7 @@ async def upload_document(
     case_id: str,
     request: Request,
     kind: str = Form(...),
-    revision: int | None = Form(None),
+    revision: int | None = Form(None, ge=0, le=MAX_ID),
     file: UploadFile = File(...),
     caller: Caller = Depends(guard(Permission.CASES_WORK)),
 ) -> dict[str, Any]:
@@ -388,7 +400,7 @@ async def upload_document(
 @router.get("/cases/{case_id}/documents/{document_id}")
 def download_document(
     case_id: str,
-    document_id: int,
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     copy: Literal["original", "stamped"] = "original",
     caller: Caller = Depends(guard(Permission.DOCUMENTS_READ)),
@@ -409,7 +421,7 @@ def download_document(
 @router.post("/cases/{case_id}/tasks/{task_id}/signoff")
 def sign_task(
     case_id: str,
-    task_id: int,
+    task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: Signoff,
     request: Request,
     caller: Caller = Depends(guard(Permission.TASKS_SIGN)),

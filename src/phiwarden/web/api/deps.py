@@ -23,6 +23,8 @@ from phiwarden.web.users import AuthError, token_user
 _BEARER = HTTPBearer(auto_error=False)
 #: the furthest a queue can be paged (databases refuse offsets past 64 bits)
 MAX_OFFSET = 1_000_000_000
+#: the largest row id or revision a route takes (a 32-bit INTEGER column)
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from phiwarden.cases import billing, casefile, documents, engine, theft
 from phiwarden.cases.effects import Refused
 from phiwarden.monitor import queue as review_queue
 from phiwarden.web.api.cases import answering
-from phiwarden.web.api.deps import Caller, record, stores_of
+from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.pages import _check_csrf, _render, page
 
@@ -118,14 +118,14 @@ def case_act(
     request: Request,
     action: str = Form(...),
     csrf: str = Form(...),
-    revision: int = Form(...),
+    revision: int = Form(..., ge=0, le=MAX_ID),
     trigger: str = Form(""),
     reason: str = Form(""),
     text: str = Form(""),
     offender: str = Form(""),
     fact: str = Form(""),
     key: str = Form(""),
-    days: int = Form(0),
+    days: int = Form(0, ge=0, le=365),
     hold: bool = Form(False),
     caller: Caller = page(Permission.CASES_WORK),
 ) -> Response:
@@ -163,7 +163,7 @@ async def case_upload(
     case_id: str,
     request: Request,
     csrf: str = Form(...),
-    revision: int = Form(...),
+    revision: int = Form(..., ge=0, le=MAX_ID),
     kind: str = Form(...),
     file: UploadFile = File(...),
     caller: Caller = page(Permission.CASES_WORK),
@@ -192,7 +192,7 @@ async def case_upload(
 @router.post("/cases/{case_id}/tasks/{task_id}/signoff")
 def case_signoff(
     case_id: str,
-    task_id: int,
+    task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     csrf: str = Form(...),
     note: str = Form(""),
@@ -219,7 +219,7 @@ def case_signoff(
 @router.get("/cases/{case_id}/documents/{document_id}")
 def case_document(
     case_id: str,
-    document_id: int,
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     copy: str = "original",
     caller: Caller = page(Permission.DOCUMENTS_READ),
@@ -317,7 +317,7 @@ def billing_page(request: Request, caller: Caller = page(Permission.BILLING_READ
 
 @router.post("/billing/refunds/{refund_id}")
 def billing_refunded(
-    refund_id: int,
+    refund_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     csrf: str = Form(...),
     caller: Caller = page(Permission.BILLING_EDIT),
