@@ -203,3 +203,12 @@ def test_cases_cli_keeps_the_json_contract(api: Any, monkeypatch: pytest.MonkeyP
     assert missing.exit_code != 0 and "no case IT-1900-00000" in missing.output
     opened = runner.invoke(cli_app, ["cases", "open", "--mrn", "NO-SUCH-MRN"])
     assert opened.exit_code != 0 and "no patient with MRN NO-SUCH-MRN" in opened.output
+    # the victim's open case stops registration at 'redflags screen' too
+    registration = info["root"] / "registration.json"
+    registration.write_text(json.dumps({"mrn": info["mrn"], "last_name": "Anyone"}))
+    screened = runner.invoke(cli_app, ["redflags", "screen", str(registration), "--json"])
+    answer = json.loads(screened.stdout)
+    assert answer["decision"] == "stop"
+    assert answer["alerts"][0]["text"] == "Alleged identity theft - positive ID required"
+    text = runner.invoke(cli_app, ["redflags", "screen", str(registration)])
+    assert "ALERT on MRN" in text.output

@@ -41,9 +41,11 @@ def print_scan(out: Console, result: ScanResult, top: int) -> None:
 
 
 def print_screen(out: Console, answer: dict[str, Any]) -> None:
-    """The decision, the action, and each flag with its evidence."""
+    """The decision, the action, any registration alert, and each flag with its evidence."""
     colour = "red" if answer["decision"] == "stop" else "green"
     out.print(f"[bold {colour}]{answer['decision'].upper()}[/]: {answer['action']}")
+    for a in answer.get("alerts", []):
+        out.print(f"[bold red]ALERT[/] on MRN {a['mrn']} (case {a['case_id']}): {a['text']}")
     for f in answer["flags"]:
         out.print(
             f"- [bold]{f['code']}[/] {f['title']} ({f['severity']}): " + "; ".join(f["evidence"])

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from phiwarden.cases import billing, casefile, documents, engine, theft
 from phiwarden.cases.effects import Refused
+from phiwarden.cases.engine import load_procedure
 from phiwarden.monitor import queue as review_queue
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
@@ -59,6 +60,7 @@ def case_queue(
         per_page=PER_PAGE,
         f={"type": case_type, "state": state, "assignee": assignee, "due": due},
         now=datetime.now(),
+        states=load_procedure(stores_of(request), "identity_theft")[0].states,
     )
 
 
