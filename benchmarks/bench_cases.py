@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from phiwarden.cases import documents, engine, theft
+from phiwarden.cases import actions, documents, theft, transition
 from phiwarden.cases.tick import tick
 from phiwarden.config import load_settings
 from phiwarden.store.repositories import domain_table
@@ -166,7 +166,7 @@ def scale(folder: Path, url: str, n: int) -> None:
             now=T0 + timedelta(seconds=i),
         )
         if i % 3 == 0:
-            engine.assign(stores, opened.case_id, people[i % 20], actor="bench", revision=None)
+            actions.assign(stores, opened.case_id, people[i % 20], actor="bench", revision=None)
     seconds = time.perf_counter() - started
     print(
         f"opened {n:,} cases in {seconds:.1f} s ({1000 * seconds / n:.1f} ms each, "
@@ -236,14 +236,14 @@ def separation(folder: Path, url: str, visits: int = 50) -> None:
             "revision"
         ]
     po = {"actor": "b", "role": "privacy_officer"}
-    rev = engine.fire(stores, case_id, "substantiate", revision=rev, **po)["revision"]
+    rev = transition.fire(stores, case_id, "substantiate", revision=rev, **po)["revision"]
     t = time.perf_counter()
-    after = engine.fire(
+    after = transition.fire(
         stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **po
     )
     seconds = time.perf_counter() - t
     t = time.perf_counter()
-    engine.fire(
+    transition.fire(
         stores, case_id, "undo_separation", revision=after["revision"], reason="bench", **po
     )
     undo = time.perf_counter() - t

@@ -18,7 +18,16 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
 from conftest import database_url
-from phiwarden.cases import casefile, documents, engine, referral, separation, theft
+from phiwarden.cases import (
+    actions,
+    casefile,
+    documents,
+    engine,
+    referral,
+    separation,
+    theft,
+    transition,
+)
 from phiwarden.cases.effects import Refused
 from phiwarden.cases.procedure import ProcedureError, load
 from phiwarden.cases.tick import tick
@@ -195,16 +204,16 @@ def test_guards_roles_and_conflicts_refuse_with_the_reason(hospital: Any) -> Non
     case_id = opened.case_id
     rev = _case(stores, case_id)["revision"]
     with pytest.raises(Refused, match="not uploaded: Copy of the victim's photo ID"):
-        engine.fire(stores, case_id, "substantiate", revision=rev, now=T0, **PO)
+        transition.fire(stores, case_id, "substantiate", revision=rev, now=T0, **PO)
     with pytest.raises(engine.Forbidden, match="investigator may not 'substantiate'"):
-        engine.fire(
+        transition.fire(
             stores, case_id, "substantiate", actor="i", role="investigator", revision=rev, now=T0
         )
     with pytest.raises(Refused, match="cannot 'close'; it can: substantiate, unsubstantiate"):
-        engine.fire(stores, case_id, "close", revision=rev, now=T0, **PO)
-    engine.add_note(stores, case_id, "victim called back", actor="first", revision=rev, now=T0)
+        transition.fire(stores, case_id, "close", revision=rev, now=T0, **PO)
+    actions.add_note(stores, case_id, "victim called back", actor="first", revision=rev, now=T0)
     with pytest.raises(engine.Conflict) as conflict:
-        engine.add_note(stores, case_id, "stale", actor="second", revision=rev, now=T0)
+        actions.add_note(stores, case_id, "stale", actor="second", revision=rev, now=T0)
     assert conflict.value.current == rev + 1
     assert [c["summary"] for c in conflict.value.changes] == ["victim called back"]
     # uploads are typed from their bytes: a renamed executable, an empty or oversized file
@@ -231,10 +240,10 @@ def test_substantiate_separate_refund_sign_and_close(hospital: Any) -> None:
         rev = documents.upload(stores, case_id, kind, "f", content, actor="a", revision=rev)[
             "revision"
         ]
-    rev = engine.record_fact(
+    rev = actions.record_fact(
         stores, case_id, "counsel_consulted", "R. Ortiz, SMH legal", revision=rev, **PO
     )["revision"]
-    case = engine.fire(
+    case = transition.fire(
         stores, case_id, "substantiate", revision=rev, now=T0 + timedelta(days=5), **PO
     )
     assert case["state"] == "substantiated"
@@ -247,9 +256,9 @@ def test_substantiate_separate_refund_sign_and_close(hospital: Any) -> None:
     )
     assert meta["media_type"] == "application/pdf" and b"IDENTITY THEFT" in stamped
     with pytest.raises(Refused, match="give offender"):
-        engine.fire(stores, case_id, "separate", revision=case["revision"], **PO)
+        transition.fire(stores, case_id, "separate", revision=case["revision"], **PO)
     victim_labs = _labs_of(stores, t["mrn"])
-    case = engine.fire(
+    case = transition.fire(
         stores,
         case_id,
         "separate",
@@ -267,13 +276,13 @@ def test_substantiate_separate_refund_sign_and_close(hospital: Any) -> None:
     open_tasks = [task for task in after["tasks"] if task["status"] == "open"]
     assert {task["role"] for task in open_tasks} >= {"Radiology", "Lab", "Dictation"}
     with pytest.raises(Refused, match="write the case summary"):
-        engine.fire(stores, case_id, "close", revision=after["revision"], **PO)
+        transition.fire(stores, case_id, "close", revision=after["revision"], **PO)
     with pytest.raises(Refused, match="task\\(s\\) are not signed off"):
-        engine.fire(
+        transition.fire(
             stores, case_id, "close", revision=after["revision"], inputs={"summary": "x"}, **PO
         )
     with pytest.raises(engine.Forbidden, match="registrar may not sign off"):
-        engine.sign_task(
+        actions.sign_task(
             stores,
             case_id,
             next(tk for tk in open_tasks if tk["role"] == "Lab")["task_id"],
@@ -282,9 +291,9 @@ def test_substantiate_separate_refund_sign_and_close(hospital: Any) -> None:
             revision=None,
         )
     for task in open_tasks:
-        engine.sign_task(stores, case_id, task["task_id"], revision=None, note="checked", **PO)
+        actions.sign_task(stores, case_id, task["task_id"], revision=None, note="checked", **PO)
     rev = _case(stores, case_id)["revision"]
-    closed = engine.fire(
+    closed = transition.fire(
         stores,
         case_id,
         "close",
@@ -295,7 +304,7 @@ def test_substantiate_separate_refund_sign_and_close(hospital: Any) -> None:
     )
     assert closed["state"] == "closed" and closed["closed_at"] == T0 + timedelta(days=9)
     with pytest.raises(Refused, match="read-only"):
-        engine.add_note(stores, case_id, "late", actor="a", revision=None)
+        actions.add_note(stores, case_id, "late", actor="a", revision=None)
     with stores.engine.connect() as conn:
         active = conn.execute(
             select(func.count())
@@ -347,7 +356,7 @@ def test_the_committee_extends_or_holds_the_timer(hospital: Any) -> None:
     extended = theft.from_flag(
         stores, _theft(truth, "fraud_phone")["flag_id"], actor="a", now=T0
     ).case_id
-    engine.extend_timer(
+    actions.extend_timer(
         stores,
         extended,
         "resume_billing",
@@ -364,7 +373,7 @@ def test_the_committee_extends_or_holds_the_timer(hospital: Any) -> None:
     held = theft.from_flag(
         stores, _theft(truth, "fraud_phone", 1)["flag_id"], actor="a", now=T0
     ).case_id
-    engine.extend_timer(
+    actions.extend_timer(
         stores,
         held,
         "resume_billing",
@@ -378,7 +387,7 @@ def test_the_committee_extends_or_holds_the_timer(hospital: Any) -> None:
     tick(stores, T0 + timedelta(days=60))
     assert _holds_in_force(stores, held) > 0, "held: nothing resumes by itself"
     approve = next(t for t in _case(stores, held)["tasks"] if t["key"] == "approve_resume_billing")
-    engine.sign_task(stores, held, approve["task_id"], revision=None, **PO)
+    actions.sign_task(stores, held, approve["task_id"], revision=None, **PO)
     assert _holds_in_force(stores, held) == 0
 
 
@@ -401,8 +410,8 @@ def test_unsubstantiated_resumes_billing_and_removes_the_alert_keeping_the_reaso
         stores, _theft(truth, "ssn_never_issued")["flag_id"], actor="a", now=T0
     ).case_id
     with pytest.raises(Refused, match="give the reason"):
-        engine.fire(stores, case_id, "unsubstantiate", revision=None, **PO)
-    engine.fire(
+        transition.fire(stores, case_id, "unsubstantiate", revision=None, **PO)
+    transition.fire(
         stores,
         case_id,
         "unsubstantiate",
@@ -413,7 +422,7 @@ def test_unsubstantiated_resumes_billing_and_removes_the_alert_keeping_the_reaso
     case = _case(stores, case_id)
     assert case["state"] == "unsubstantiated" and _holds_in_force(stores, case_id) == 0
     assert any(e["reason"] == "patient's own visit, confirmed by ID" for e in case["history"])
-    engine.fire(stores, case_id, "close", revision=None, inputs={"summary": "Not theft."}, **PO)
+    transition.fire(stores, case_id, "close", revision=None, inputs={"summary": "Not theft."}, **PO)
     assert _case(stores, case_id)["state"] == "closed"
 
 
@@ -422,13 +431,13 @@ def test_separation_round_trip_restores_every_row(hospital: Any) -> None:
     t = _theft(truth, "ssn_dob_mismatch")
     case_id = theft.from_flag(stores, t["flag_id"], actor="a", now=T0).case_id
     rev = _papers(stores, case_id, T0)
-    rev = engine.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
+    rev = transition.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
     before = _snapshot(stores)
-    rev = engine.fire(
+    rev = transition.fire(
         stores, case_id, "separate", revision=rev, inputs={"offender": "new:Doe, Jay"}, **PO
     )["revision"]
     assert _snapshot(stores) != before
-    engine.fire(stores, case_id, "undo_separation", revision=rev, reason="wrong visit", **PO)
+    transition.fire(stores, case_id, "undo_separation", revision=rev, reason="wrong visit", **PO)
     assert _snapshot(stores) == before
     with stores.engine.connect() as conn:
         assert (
@@ -449,7 +458,7 @@ def test_a_crash_mid_separation_moves_nothing_and_queues_nothing(
         stores, _theft(truth, "insurance_mismatch", 1)["flag_id"], actor="a", now=T0
     ).case_id
     rev = _papers(stores, case_id, T0)
-    rev = engine.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
+    rev = transition.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
     before = _snapshot(stores)
     real, calls = separation._set, []
 
@@ -461,7 +470,9 @@ def test_a_crash_mid_separation_moves_nothing_and_queues_nothing(
 
     monkeypatch.setattr(separation, "_set", crash)
     with pytest.raises(RuntimeError, match="power cut"):
-        engine.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
+        transition.fire(
+            stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO
+        )
     assert len(calls) == 3 and _snapshot(stores) == before
     assert _case(stores, case_id)["state"] == "substantiated"
     with stores.engine.connect() as conn:
@@ -563,7 +574,7 @@ def test_procedures_are_data_validated_and_versioned(hospital: Any, tmp_path: Pa
     assert _case(stores, new_case)["procedure"]["version"] == "2"
     assert _case(stores, new_case)["timers"][0]["due_at"] == T0 + timedelta(days=45)
     assert _case(stores, old_case)["procedure"]["version"] == "1"
-    engine.fire(local, old_case, "unsubstantiate", revision=None, reason="r", **PO)
+    transition.fire(local, old_case, "unsubstantiate", revision=None, reason="r", **PO)
     assert _case(stores, old_case)["procedure"]["version"] == "1", (
         "a running case keeps its version"
     )

@@ -171,13 +171,20 @@ def test_the_procedure_through_the_api_with_its_refusals(api: Any) -> None:
 
 
 def test_intake_through_the_api(api: Any) -> None:
-    client, tokens, _stores, info = api
+    client, tokens, stores, info = api
+    from phiwarden.cases import theft
+
+    opened = theft.allege(stores, victim_mrn=info["mrn"], actor="test")
     got = client.post(
         "/api/intake",
         headers=_h(tokens["registrar"]),
         json={"kind": "credit_report", "mrn": info["mrn"], "description": "entry from us"},
     )
-    assert got.status_code == 201 and got.json()["joined"] is True
+    assert got.status_code == 201 and got.json() | {"flag_id": None} == {
+        "flag_id": None,
+        "case_id": opened.case_id,
+        "joined": True,
+    }
     unknown = client.post(
         "/api/intake", headers=_h(tokens["registrar"]), json={"kind": "x", "mrn": info["mrn"]}
     )
@@ -185,7 +192,10 @@ def test_intake_through_the_api(api: Any) -> None:
 
 
 def test_cases_cli_keeps_the_json_contract(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    _client, _tokens, _stores, info = api
+    _client, _tokens, stores, info = api
+    from phiwarden.cases import theft
+
+    theft.allege(stores, victim_mrn=info["mrn"], actor="test")  # opened, or the open one
     monkeypatch.setenv("PHIWARDEN_DATA_DIR", str(info["root"] / "data"))
     monkeypatch.setenv("PHIWARDEN_DATABASE_URL", info["url"])
     runner = CliRunner()

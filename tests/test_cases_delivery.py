@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from phiwarden.cases import engine, theft
+from phiwarden.cases import theft, transition
 from phiwarden.cases.tick import tick
 from phiwarden.config import Smtp, load_settings
 from phiwarden.ingest.mllp import MllpFramer, frame
@@ -223,8 +223,8 @@ def test_separation_messages_reach_the_downstream_listener_with_their_ack(
     flag_id, victim = _flag_of(stores, small_hospital, "blood_type_conflict")
     case_id = theft.from_flag(stores, flag_id, actor="a", now=T0).case_id
     rev = _papers(stores, case_id, T0)
-    rev = engine.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
-    engine.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
+    rev = transition.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
+    transition.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
     result = tick(stores, datetime.now() + timedelta(minutes=1))
     assert result.delivery.failed == 0 and result.delivery.waiting == 0
     kinds = [m.split("\r")[0].split("|")[8].split("^")[1] for m in downstream.received]
@@ -255,8 +255,10 @@ def test_a_nak_leaves_the_message_pending_with_the_error_and_a_later_attempt(
         flag_id, _victim = _flag_of(stores, small_hospital, "blood_type_conflict")
         case_id = theft.from_flag(stores, flag_id, actor="a", now=T0).case_id
         rev = _papers(stores, case_id, T0)
-        rev = engine.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
-        engine.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
+        rev = transition.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
+        transition.fire(
+            stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO
+        )
         now = datetime.now() + timedelta(minutes=1)
         first = tick(stores, now)
         assert first.delivery.sent == 0 and first.delivery.failed > 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from phiwarden.cases import casefile, engine, theft
+from phiwarden.cases import actions, casefile, theft, transition
 from phiwarden.config import load_settings
 from phiwarden.redflags.scan import run_scan
 from phiwarden.store.redflag_tables import red_flags
@@ -29,15 +29,15 @@ def take_through(stores: Stores, flag_id: str) -> str:
         if casefile.get_case(conn, case_id)["state"] != "alleged":  # type: ignore[index]
             return case_id  # joined a case already taken through
     rev = _papers(stores, case_id, T0 + timedelta(days=2))
-    rev = engine.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
-    engine.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
+    rev = transition.fire(stores, case_id, "substantiate", revision=rev, **PO)["revision"]
+    transition.fire(stores, case_id, "separate", revision=rev, inputs={"offender": "unknown"}, **PO)
     with stores.engine.connect() as conn:
         case = casefile.get_case(conn, case_id)
     assert case is not None
     for task in case["tasks"]:
         if task["status"] == "open":
-            engine.sign_task(stores, case_id, task["task_id"], revision=None, **PO)
-    engine.fire(stores, case_id, "close", revision=None, inputs={"summary": "separated"}, **PO)
+            actions.sign_task(stores, case_id, task["task_id"], revision=None, **PO)
+    transition.fire(stores, case_id, "close", revision=None, inputs={"summary": "separated"}, **PO)
     return case_id
 
 

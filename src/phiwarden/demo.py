@@ -155,7 +155,7 @@ def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
     procedure: allegation, the victim's documents, substantiation, record separation."""
     from sqlalchemy import select
 
-    from phiwarden.cases import casefile, documents, engine, theft
+    from phiwarden.cases import casefile, documents, theft, transition
     from phiwarden.store.redflag_tables import red_flags
     from phiwarden.synth import case_documents
 
@@ -200,7 +200,7 @@ def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
                 actor=DEMO_USER,
                 revision=rev,
             )["revision"]
-        rev = engine.fire(
+        rev = transition.fire(
             stores,
             opened.case_id,
             "substantiate",
@@ -208,7 +208,7 @@ def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
             role="privacy_officer",
             revision=rev,
         )["revision"]
-        engine.fire(
+        transition.fire(
             stores,
             opened.case_id,
             "separate",

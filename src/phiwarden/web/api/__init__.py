@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from phiwarden.web.api import alerts, billing, cases, flags, people, status
+from phiwarden.web.api import alerts, billing, case_work, cases, flags, people, status
 
 #: The API's routers; every route of each declares its permission (tests/test_api.py).
 ROUTERS: tuple[APIRouter, ...] = (
     status.router,
     alerts.router,
     cases.router,
+    case_work.router,
     billing.router,
     flags.router,
     people.router,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from phiwarden.cases import billing, casefile, documents, engine, theft
+from phiwarden.cases import actions, billing, casefile, documents, theft, transition
 from phiwarden.cases.effects import Refused
 from phiwarden.cases.engine import load_procedure
 from phiwarden.monitor import queue as review_queue
@@ -136,7 +136,7 @@ def case_act(
     stores = stores_of(request)
     who, role = caller.name, caller.role
     runs: dict[str, Callable[[], Any]] = {
-        "transition": lambda: engine.fire(
+        "transition": lambda: transition.fire(
             stores,
             case_id,
             trigger,
@@ -146,12 +146,12 @@ def case_act(
             reason=reason or None,
             inputs={k: v for k, v in (("summary", text), ("offender", offender)) if v},
         ),
-        "note": lambda: engine.add_note(stores, case_id, text, actor=who, revision=revision),
-        "assign": lambda: engine.assign(stores, case_id, text, actor=who, revision=revision),
-        "fact": lambda: engine.record_fact(
+        "note": lambda: actions.add_note(stores, case_id, text, actor=who, revision=revision),
+        "assign": lambda: actions.assign(stores, case_id, text, actor=who, revision=revision),
+        "fact": lambda: actions.record_fact(
             stores, case_id, fact, text, actor=who, role=role, revision=revision
         ),
-        "timer": lambda: engine.extend_timer(
+        "timer": lambda: actions.extend_timer(
             stores, case_id, key, days, actor=who, reason=reason, revision=revision, hold=hold
         ),
     }
@@ -209,7 +209,7 @@ def case_signoff(
         caller,
         case_id,
         "signoff",
-        lambda: engine.sign_task(
+        lambda: actions.sign_task(
             stores, case_id, task_id, actor=caller.name, role=caller.role, revision=None, note=note
         ),
     )
