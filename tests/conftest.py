@@ -51,6 +51,21 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def ingest_and_scan(stores: Stores, hospital: Path) -> None:
+    """Ingest a synthetic hospital's canonical files and scan them for red flags: what the
+    casework tests start from (no monitoring or linkage needed)."""
+    from phiwarden.ingest.run import run_ingest
+    from phiwarden.redflags.scan import run_scan
+
+    run_ingest(
+        [hospital / "canonical"],
+        engine=stores.engine,
+        protector=stores.protector,
+        lake_dir=stores.settings.lake_dir,
+    )
+    run_scan(stores)
+
+
 def analyse(stores: Stores, hospital: Path) -> None:
     """Ingest a synthetic hospital's canonical files and run every analysis the pages
     show: readiness, monitoring, linkage of the patient index, the red-flag scan."""

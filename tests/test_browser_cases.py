@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import ingest_and_scan
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
@@ -39,16 +40,7 @@ SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
 def desk(stores: Stores, small_hospital: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     import uvicorn
 
-    from phiwarden.ingest.run import run_ingest
-    from phiwarden.redflags.scan import run_scan
-
-    run_ingest(
-        [small_hospital / "canonical"],
-        engine=stores.engine,
-        protector=stores.protector,
-        lake_dir=stores.settings.lake_dir,
-    )
-    run_scan(stores)
+    ingest_and_scan(stores, small_hospital)
     add_user(stores.engine, "rita", "registrar", PASSWORD)
     add_user(stores.engine, "pat", "privacy_officer", PASSWORD)
     truth = json.loads((small_hospital / "ground_truth.json").read_text())["identity_theft"]

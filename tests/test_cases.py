@@ -17,7 +17,7 @@ from PIL import Image
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
-from conftest import database_url
+from conftest import database_url, ingest_and_scan
 from phiwarden.cases import (
     actions,
     casefile,
@@ -81,19 +81,10 @@ def hospital(
 ) -> Iterator[tuple[Stores, list[dict[str, Any]]]]:
     """The small hospital ingested and scanned for red flags, with its injected thefts
     (each with the flag that found it); tests take different thefts."""
-    from phiwarden.ingest.run import run_ingest
-    from phiwarden.redflags.scan import run_scan
-
     root = tmp_path_factory.mktemp(f"cases-{request.param}")
     with database_url(request.param, root) as url:
         stores, _ = initialise(load_settings(root / "data", url))
-        run_ingest(
-            [small_hospital / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        run_scan(stores)
+        ingest_and_scan(stores, small_hospital)
         truth = json.loads((small_hospital / "ground_truth.json").read_text())["identity_theft"]
         with stores.engine.connect() as conn:
             flags = [dict(r) for r in conn.execute(select(red_flags)).mappings()]
@@ -402,26 +393,36 @@ def _holds_in_force(stores: Stores, case_id: str) -> int:
         )
 
 
-def test_unsubstantiated_resumes_billing_and_removes_the_alert_keeping_the_reason(
-    hospital: Any,
+@pytest.mark.parametrize(
+    ("trigger", "scenario", "state"),
+    [
+        ("unsubstantiate", "ssn_never_issued", "unsubstantiated"),
+        ("withdraw", "ssn_dob_mismatch", "withdrawn"),
+    ],
+)
+def test_unsubstantiated_or_withdrawn_resumes_billing_and_removes_the_alert(
+    hospital: Any, trigger: str, scenario: str, state: str
 ) -> None:
     stores, truth = hospital
+    n = 0 if trigger == "unsubstantiate" else 1
     case_id = theft.from_flag(
-        stores, _theft(truth, "ssn_never_issued")["flag_id"], actor="a", now=T0
+        stores, _theft(truth, scenario, n)["flag_id"], actor="a", now=T0
     ).case_id
+    assert _holds_in_force(stores, case_id) > 0
     with pytest.raises(Refused, match="give the reason"):
-        transition.fire(stores, case_id, "unsubstantiate", revision=None, **PO)
-    transition.fire(
-        stores,
-        case_id,
-        "unsubstantiate",
-        revision=None,
-        reason="patient's own visit, confirmed by ID",
-        **PO,
-    )
+        transition.fire(stores, case_id, trigger, revision=None, **PO)
+    why = "patient's own visit, confirmed by ID"
+    transition.fire(stores, case_id, trigger, revision=None, reason=why, **PO)
     case = _case(stores, case_id)
-    assert case["state"] == "unsubstantiated" and _holds_in_force(stores, case_id) == 0
-    assert any(e["reason"] == "patient's own visit, confirmed by ID" for e in case["history"])
+    assert case["state"] == state and _holds_in_force(stores, case_id) == 0
+    assert any(e["reason"] == why for e in case["history"])
+    with stores.engine.connect() as conn:
+        alert = (
+            conn.execute(select(patient_alerts).where(patient_alerts.c.case_id == case_id))
+            .mappings()
+            .one()
+        )
+    assert alert["removed_at"] is not None and alert["removed_reason"] == why
     transition.fire(stores, case_id, "close", revision=None, inputs={"summary": "Not theft."}, **PO)
     assert _case(stores, case_id)["state"] == "closed"
 

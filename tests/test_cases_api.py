@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import database_url
+from conftest import database_url, ingest_and_scan
 from phiwarden.cli import app as cli_app
 from phiwarden.config import load_settings
 from phiwarden.store.redflag_tables import red_flags
@@ -34,19 +34,10 @@ from test_cases import image, pdf
 def api(
     request: pytest.FixtureRequest, small_hospital: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, dict[str, str], Stores, dict[str, Any]]]:
-    from phiwarden.ingest.run import run_ingest
-    from phiwarden.redflags.scan import run_scan
-
     root = tmp_path_factory.mktemp(f"cases-api-{request.param}")
     with database_url(request.param, root) as url:
         stores, _ = initialise(load_settings(root / "data", url))
-        run_ingest(
-            [small_hospital / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        run_scan(stores)
+        ingest_and_scan(stores, small_hospital)
         tokens = {}
         for role in ("privacy_officer", "investigator", "registrar", "billing", "auditor"):
             add_user(stores.engine, f"u_{role}", role, "correct horse battery")

@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from conftest import ingest_and_scan
 from phiwarden.cases import theft, transition
 from phiwarden.cases.tick import tick
 from phiwarden.config import Smtp, load_settings
@@ -107,18 +108,9 @@ def downstream() -> Iterator[Downstream]:
 @pytest.fixture(scope="module")
 def ingested(small_hospital: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A SQLite store with the small hospital, scanned, copied per test."""
-    from phiwarden.ingest.run import run_ingest
-    from phiwarden.redflags.scan import run_scan
-
     root = tmp_path_factory.mktemp("delivery")
     stores, _ = initialise(load_settings(root / "data", f"sqlite:///{root / 'store.db'}"))
-    run_ingest(
-        [small_hospital / "canonical"],
-        engine=stores.engine,
-        protector=stores.protector,
-        lake_dir=stores.settings.lake_dir,
-    )
-    run_scan(stores)
+    ingest_and_scan(stores, small_hospital)
     stores.engine.dispose()
     yield root
 

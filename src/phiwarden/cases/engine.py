@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from phiwarden.cases.effects import EFFECTS, Ctx, Refused, enter_state
@@ -135,16 +135,17 @@ def open_case(
 
 
 def _lock(conn: Connection, case_id: str) -> dict[str, Any]:
+    """The case row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite: a
+    no-op write takes the database's write lock, and RETURNING reads the row under it)."""
     if conn.dialect.name == "sqlite":
-        # take SQLite's write lock first, so the revision read below is the latest
-        conn.execute(
+        query: Any = (
             update(case_files)
             .where(case_files.c.case_id == case_id)
             .values(revision=case_files.c.revision)
+            .returning(*case_files.c)
         )
-    query = select(case_files).where(case_files.c.case_id == case_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    else:
+        query = select(case_files).where(case_files.c.case_id == case_id).with_for_update()
     row = conn.execute(query).mappings().first()
     if row is None:
         raise CaseNotFound(f"no case {case_id}")
@@ -218,25 +219,27 @@ def _change_on(
     conn.execute(
         update(case_files)
         .where(case_files.c.case_id == case_id)
-        .values(**values, revision=new_revision)
+        .values(**values, revision=new_revision, due_at=_due(case_id))
     )
-    _refresh_due(conn, case_id)
     return {**ctx.case, "revision": new_revision}
 
 
-def _refresh_due(conn: Connection, case_id: str) -> None:
-    """The case's due date: the earliest open task or pending timer."""
-    task = select(func.min(case_tasks.c.due_at)).where(
+def _due(case_id: str) -> Any:
+    """The case's due date as a subquery: the earliest open task or pending timer."""
+    tasks = select(case_tasks.c.due_at.label("due")).where(
         case_tasks.c.case_id == case_id, case_tasks.c.status == "open"
     )
-    timer = select(func.min(case_timers.c.due_at)).where(
+    timers = select(case_timers.c.due_at.label("due")).where(
         case_timers.c.case_id == case_id,
         case_timers.c.fired_at.is_(None),
         case_timers.c.cancelled_at.is_(None),
     )
-    dates = [d for d in (conn.execute(task).scalar(), conn.execute(timer).scalar()) if d]
+    both = union_all(tasks, timers).subquery()
+    return select(func.min(both.c.due)).scalar_subquery()
+
+
+def _refresh_due(conn: Connection, case_id: str) -> None:
+    """Set the case's due date from its open tasks and pending timers."""
     conn.execute(
-        update(case_files)
-        .where(case_files.c.case_id == case_id)
-        .values(due_at=min(dates) if dates else None)
+        update(case_files).where(case_files.c.case_id == case_id).values(due_at=_due(case_id))
     )

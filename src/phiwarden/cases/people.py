@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PACKAGED = Path(__file__).parent / "casework.toml"
 
@@ -31,13 +32,24 @@ def casework_path(config_dir: Path | None) -> Path:
     return PACKAGED
 
 
+_PARSED: dict[tuple[Path, int], dict[str, Any]] = {}
+
+
+def _settings(path: Path) -> dict[str, Any]:
+    """The parsed casework file, read again only when it changes (each case step asks)."""
+    key = (path, path.stat().st_mtime_ns)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    return _PARSED[key]
+
+
 def load_people(config_dir: Path | None) -> dict[str, Person]:
     """Program role -> person, from the casework settings."""
     path = casework_path(config_dir)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    data = _settings(path)
     out: dict[str, Person] = {}
     for role, entry in (data.get("people") or {}).items():
         if not isinstance(entry, dict) or not entry.get("name"):
@@ -48,8 +60,7 @@ def load_people(config_dir: Path | None) -> dict[str, Person]:
 
 def load_contacts(config_dir: Path | None) -> dict[str, str]:
     """Outside contacts (law enforcement, billing system) from the casework settings."""
-    path = casework_path(config_dir)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = _settings(casework_path(config_dir))
     return {str(k): str(v) for k, v in (data.get("contacts") or {}).items()}
 
 
@@ -66,7 +77,7 @@ def load_endpoints(config_dir: Path | None) -> list[Endpoint]:
     """The downstream systems told of record separations (``[[downstream]]`` entries with
     ``name`` and ``address = "host:port"``)."""
     path = casework_path(config_dir)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = _settings(path)
     out: list[Endpoint] = []
     for entry in data.get("downstream") or []:
         host, _, port = str(entry.get("address", "")).rpartition(":")

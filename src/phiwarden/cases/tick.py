@@ -75,22 +75,22 @@ def _fire(stores: Stores, conn: Connection, timer_id: int, case_id: str, at: dat
     outcome: list[bool] = []
 
     def work(ctx: Ctx) -> None:
-        claimed = ctx.conn.execute(
-            update(case_timers)
-            .where(
-                case_timers.c.timer_id == timer_id,
-                case_timers.c.fired_at.is_(None),
-                case_timers.c.cancelled_at.is_(None),
-            )
-            .values(fired_at=ctx.now)
-        ).rowcount
-        if not claimed:
-            return
         timer = (
-            ctx.conn.execute(select(case_timers).where(case_timers.c.timer_id == timer_id))
+            ctx.conn.execute(
+                update(case_timers)
+                .where(
+                    case_timers.c.timer_id == timer_id,
+                    case_timers.c.fired_at.is_(None),
+                    case_timers.c.cancelled_at.is_(None),
+                )
+                .values(fired_at=ctx.now)
+                .returning(case_timers.c.key, case_timers.c.action, case_timers.c.cites)
+            )
             .mappings()
-            .one()
+            .first()
         )
+        if timer is None:  # another tick took it first
+            return
         ctx.event("timer", f"Timer due: {timer['key'].replace('_', ' ')}", cites=timer["cites"])
         EFFECTS[timer["action"]](ctx)
         outcome.append(True)
