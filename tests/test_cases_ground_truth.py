@@ -97,3 +97,13 @@ def test_every_injected_theft_goes_through_the_procedure(
     assert victims and victims <= {f.patient_id for f in before if f.code == "HC-CLINICAL"}
     rescanned = run_scan(stores).findings
     assert not [f for f in rescanned if f.code == "HC-CLINICAL" and f.patient_id in victims]
+    # the placeholder charts are never people to link with (so never merged with a victim)
+    from phiwarden.identity.run import link_patient_index
+    from phiwarden.store.case_tables import identity_placeholders
+    from phiwarden.store.identity_tables import identity_index
+
+    link_patient_index(stores)
+    with stores.engine.connect() as conn:
+        placeholders = {p for (p,) in conn.execute(select(identity_placeholders.c.patient_id))}
+        indexed = {p for (p,) in conn.execute(select(identity_index.c.patient_id))}
+    assert placeholders and not placeholders & indexed

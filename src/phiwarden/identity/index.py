@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select
 
 from phiwarden.identity.model import BLOCKING, MATCH_THRESHOLD, Parameters
@@ -54,9 +55,15 @@ def read_patient_persons(engine: Engine) -> pa.Table:
         p.c.phone,
         member.c.member_id,
     ).select_from(p.outerjoin(member, member.c.patient_id == p.c.patient_id))
-    # an identity-theft placeholder chart is never a person to link (or merge) with
-    query = query.where(p.c.patient_id.not_in(select(identity_placeholders.c.patient_id)))
-    return read_arrow_many(engine, {"patients": query})["patients"]
+    persons = read_arrow_many(engine, {"patients": query})["patients"]
+    # an identity-theft placeholder chart is never a person to link (or merge) with; it is
+    # dropped here, not in the query, whose Arrow types come from the first rows it returns
+    with engine.connect() as conn:
+        placeholders = [str(x) for (x,) in conn.execute(select(identity_placeholders.c.patient_id))]
+    if placeholders:
+        keep = pc.invert(pc.is_in(persons["record_id"], pa.array(placeholders, pa.string())))
+        persons = persons.filter(keep)
+    return persons
 
 
 def write_index(

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from phiwarden.domain.canonical import BY_NAME
 from phiwarden.redflags.checks import Watch
@@ -141,21 +141,26 @@ def _types(name: str) -> dict[str, pa.DataType]:
     return {f.name: f.type for f in schema}
 
 
+def _drop_placeholders(stores: Stores, con: duckdb.DuckDBPyConnection) -> None:
+    """Charts holding encounters separated from identity-theft victims are not people:
+    their rows would raise flags against each other (one thief's blood type against
+    another's), so no detector sees them. (Removed here rather than filtered in the store
+    query, whose Arrow types are inferred from the first rows it returns.)"""
+    with stores.engine.connect() as conn:
+        ids = [str(p) for (p,) in conn.execute(select(identity_placeholders.c.patient_id))]
+    if not ids:
+        return
+    for name in [*_COLUMNS, "patient_history"]:
+        if "patient_id" in _COLUMNS.get(name, ("patient_id",)):
+            con.execute(f"DELETE FROM {name} WHERE patient_id IN (SELECT unnest(?))", [ids])
+
+
 def load(stores: Stores) -> ScanData:
     """Read everything the detectors need from the store."""
     queries = {}
-    # Charts holding encounters separated from identity-theft victims are not people:
-    # their rows would raise flags against each other (one thief's blood type against
-    # another's), so no detector sees them.
-    placeholders = select(identity_placeholders.c.patient_id)
     for name, cols in _COLUMNS.items():
         table = domain_table(name)
-        query = select(*(table.c[c] for c in cols))
-        if "patient_id" in table.c:
-            query = query.where(
-                or_(table.c.patient_id.is_(None), table.c.patient_id.not_in(placeholders))
-            )
-        queries[name] = query
+        queries[name] = select(*(table.c[c] for c in cols))
     queries["alerts"] = select(
         alerts.c.alert_id,
         alerts.c.user_id,
@@ -186,6 +191,7 @@ def load(stores: Stores) -> ScanData:
         con.register(f"{name}_arrow", table)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
         con.unregister(f"{name}_arrow")
+    _drop_placeholders(stores, con)
     # When each patient was first known to the hospital: the earliest account or registration.
     con.execute(
         """
