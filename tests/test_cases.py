@@ -217,6 +217,7 @@ def test_guards_roles_and_conflicts_refuse_with_the_reason(hospital: Any) -> Non
             documents.upload(
                 stores, case_id, "police_report", "report.pdf", content, actor="a", revision=None
             )
+    assert documents.safe_name("C:\\scans\\report\r\nX-Evil: 1.pdf") == "report__X-Evil_ 1.pdf"
     with pytest.raises(Refused, match="unknown document kind"):
         documents.upload(stores, case_id, "selfie", "x.png", image("PNG"), actor="a", revision=None)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,13 @@ STAMP = "IDENTITY THEFT"
 
 class BadUpload(ValueError):
     """An upload phiwarden will not keep, and why."""
+
+
+def safe_name(filename: str) -> str:
+    """The upload's file name reduced to letters, digits, dots, dashes and spaces (it is
+    echoed in a download header and on pages)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^\w. -]", "_", base).strip(" .")[-120:]
 
 
 def sniff(content: bytes) -> str:
@@ -129,7 +137,7 @@ def upload(
             insert(case_documents).values(
                 case_id=case_id,
                 kind=kind,
-                filename=(filename or f"{kind}.{ACCEPTED[media_type]}")[-255:],
+                filename=safe_name(filename) or f"{kind}.{ACCEPTED[media_type]}",
                 media_type=media_type,
                 size=len(content),
                 sha256=digest,
