@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 from sqlalchemy import inspect, select
 
@@ -103,3 +104,26 @@ def test_foreign_keys_are_enforced(stores: Stores) -> None:
             DOMAIN_TABLES["encounters"],
             [{"encounter_id": "E1", "patient_id": "NOPE", "start": dt.datetime(2026, 1, 5, 8)}],
         )
+
+
+def test_arrow_reads_type_a_column_empty_in_its_first_rows_from_the_rest(tmp_path: Path) -> None:
+    """The SQLite driver types a column from the first batch: an optional text field that
+    is empty for the first 70,000 rows is still read as text (the medium hospital's X12
+    AAA codes once failed the red-flag scan with "expected INT64")."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
+
+    from phiwarden.store.arrow_read import BATCH_ROWS, read_arrow_many
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'sparse.db'}")
+    meta = MetaData()
+    sparse = Table("sparse", meta, Column("id", Integer, primary_key=True), Column("code", String))
+    meta.create_all(engine)
+    rows = [{"id": i, "code": None} for i in range(BATCH_ROWS + 5000)] + [{"id": -1, "code": "75"}]
+    with engine.begin() as conn:
+        conn.execute(insert(sparse), rows)
+    got = read_arrow_many(
+        engine, {"s": select(sparse.c.id, sparse.c.code).order_by(sparse.c.id.desc())}
+    )
+    table = got["s"]
+    assert table.num_rows == len(rows)
+    assert table.column("code").drop_null().to_pylist() == ["75"]

@@ -136,6 +136,27 @@ def _read_one(stream: IO[bytes]) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(stream.read(size))).read_all()
 
 
+#: rows the SQLite driver types a column from; a column NULL in all of them is typed
+#: INT64, and a later text value is then an error ("Type mismatch ... expected INT64")
+BATCH_ROWS = 65536
+
+
+def _fetch(conn: Any, text: str) -> pa.Table:
+    """One query's rows. A column that is NULL throughout the first batch (an optional
+    field most records leave empty, such as an X12 AAA code) is mistyped by the driver:
+    then the query is read again as one batch, typed from every row."""
+    for rows in (BATCH_ROWS, 1_000_000_000):
+        with conn.cursor() as cur:
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+            cur.execute(text)
+            try:
+                return cur.fetch_arrow_table()
+            except OSError as exc:
+                if "Type mismatch" not in str(exc) or rows != BATCH_ROWS:
+                    raise
+    raise AssertionError("unreachable")
+
+
 def _child(path: str) -> None:
     """Child side: read SQL texts (JSON list) from stdin, write length-prefixed IPC tables."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -144,9 +165,7 @@ def _child(path: str) -> None:
     out = sys.stdout.buffer
     with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn:
         for text in queries:
-            with conn.cursor() as cur:
-                cur.execute(text)
-                table = cur.fetch_arrow_table()
+            table = _fetch(conn, text)
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema) as writer:
                 writer.write_table(table)
