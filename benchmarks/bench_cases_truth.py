@@ -124,9 +124,11 @@ def main() -> None:
         truth = json.loads((folder / "h" / "ground_truth.json").read_text())["identity_theft"]
         found = thefts(stores, truth)
         flagged = [f for f in found if f["flag_id"]]
+        missed = dict(Counter(f["scenario"] for f in found if not f["flag_id"]))
         print(
             f"injected thefts: {len(found)} ({dict(Counter(f['scenario'] for f in found))}); "
             f"with a red flag: {len(flagged)}"
+            + (f" (no flag to open a case from: {missed})" if missed else "")
         )
         t = time.perf_counter()
         cases = {take_through(stores, f["flag_id"]) for f in flagged}
