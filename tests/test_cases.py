@@ -424,6 +424,9 @@ def test_unsubstantiated_or_withdrawn_resumes_billing_and_removes_the_alert(
             .one()
         )
     assert alert["removed_at"] is not None and alert["removed_reason"] == why
+    victim = _case(stores, case_id)["title"].rsplit(" ", 1)[1]
+    again = theft.allege(stores, victim_mrn=victim, actor="a", now=T0)
+    assert not again.joined, "a new allegation after a settled one is a new case"
     transition.fire(stores, case_id, "close", revision=None, inputs={"summary": "Not theft."}, **PO)
     assert _case(stores, case_id)["state"] == "closed"
 

@@ -25,6 +25,8 @@ from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
 
 PROCEDURE = "identity_theft"
+#: states in which an allegation is settled: a new flag opens a new case instead of joining
+SETTLED = ("unsubstantiated", "withdrawn", "closed")
 
 #: intake kind -> (catalogue code, what the hospital received)
 INTAKE_KINDS: dict[str, tuple[str, str]] = {
@@ -56,7 +58,7 @@ def patient_by_mrn(conn: Connection, mrn: str) -> dict[str, Any]:
 
 
 def open_case_of(conn: Connection, patient_id: str) -> str | None:
-    """The patient's open identity-theft case, if any."""
+    """The patient's open identity-theft case whose allegation is not settled, if any."""
     row = conn.execute(
         select(case_files.c.case_id)
         .select_from(
@@ -65,6 +67,7 @@ def open_case_of(conn: Connection, patient_id: str) -> str | None:
         .where(
             case_files.c.case_type == PROCEDURE,
             case_files.c.closed_at.is_(None),
+            case_files.c.state.not_in(SETTLED),
             case_subjects.c.kind == "patient",
             case_subjects.c.ref == patient_id,
             case_subjects.c.role == "victim",
