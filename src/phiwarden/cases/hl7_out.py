@@ -9,7 +9,7 @@ each ACK. The bodies hold patient data, so the outbox keeps them encrypted.
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,6 @@ from phiwarden.store.case_tables import case_outbox
 
 APPLICATION = "PHIWARDEN"
 VERSION = "2.5.1"
-_counter = itertools.count(1)
 
 
 def _ts(at: datetime) -> str:
@@ -35,7 +34,7 @@ def _e(value: Any) -> str:
 
 
 def _msh(event: str, structure: str, at: datetime, receiver: str) -> str:
-    control = f"PW{_ts(at)}{next(_counter):06d}"
+    control = "PW" + uuid.uuid4().hex[:18]  # MSH-10 holds 20 characters, unique per message
     return (
         f"MSH|^~\\&|{APPLICATION}|{APPLICATION}|{_e(receiver)}||{_ts(at)}||"
         f"ADT^{event}^{structure}|{control}|P|{VERSION}"
