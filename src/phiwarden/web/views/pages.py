@@ -52,13 +52,27 @@ def page(permission: Permission) -> Any:
     return Depends(check)
 
 
+#: the header's links and the permission each needs: a role sees only what it may open
+NAV: tuple[tuple[str, str, Permission], ...] = (
+    ("/", "Dashboard", Permission.STATUS),
+    ("/alerts", "Alerts", Permission.ALERTS_READ),
+    ("/flags", "Red flags", Permission.FLAGS_READ),
+    ("/cases", "Cases", Permission.CASES_READ),
+    ("/tasks", "Tasks", Permission.TASKS_SIGN),
+    ("/screen", "Screening", Permission.SCREEN),
+    ("/billing", "Billing", Permission.BILLING_READ),
+)
+
+
 def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
     user = getattr(request.state, "user", None)
+    nav = [(h, label) for h, label, p in NAV if user is not None and allowed(user.role, p)]
     return TEMPLATES.TemplateResponse(
         request,
         name,
         {
             "user": user,
+            "nav": nav,
             "csrf": getattr(request.state, "csrf", ""),
             "version": __version__,
             **context,
