@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from phiwarden.breach.cli import breach_app
 from phiwarden.cases.cli import cases_app
 from phiwarden.cli_common import USER_ERRORS, State, out
 from phiwarden.cli_common import one_line as _one_line
@@ -294,6 +295,7 @@ def link(
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(redflags_app, name="redflags")
 app.add_typer(cases_app, name="cases")
+app.add_typer(breach_app, name="breach")
 app.add_typer(users_app, name="users")
 app.command()(serve)
 app.add_typer(audit_app, name="audit")

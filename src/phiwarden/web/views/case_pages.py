@@ -60,8 +60,21 @@ def case_queue(
         per_page=PER_PAGE,
         f={"type": case_type, "state": state, "assignee": assignee, "due": due},
         now=datetime.now(),
-        states=load_procedure(stores_of(request), "identity_theft")[0].states,
+        states=_states(stores_of(request)),
     )
+
+
+#: the case types the queue filters by
+CASE_TYPES = ("identity_theft", "breach_incident")
+
+
+def _states(stores: Any) -> list[Any]:
+    """The states of every case type, each once, in procedure order."""
+    seen: dict[str, Any] = {}
+    for name in CASE_TYPES:
+        for state in load_procedure(stores, name)[0].states:
+            seen.setdefault(state.name, state)
+    return list(seen.values())
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
