@@ -22,8 +22,8 @@ from phiwarden.store.setup import Stores
 from phiwarden.web.api import router as api_router
 from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
 from phiwarden.web.views.case_pages import router as case_pages_router
-from phiwarden.web.views.pages import SignInRequired
 from phiwarden.web.views.pages import router as pages_router
+from phiwarden.web.views.render import SignInRequired
 
 log = logging.getLogger("phiwarden.web")
 

@@ -20,7 +20,7 @@ from phiwarden.monitor import queue as review_queue
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
-from phiwarden.web.views.pages import _check_csrf, _render, page
+from phiwarden.web.views.render import check_csrf, page, render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -51,7 +51,7 @@ def case_queue(
             limit=PER_PAGE,
             offset=(page_no - 1) * PER_PAGE,
         )
-    return _render(
+    return render(
         request,
         "cases.html",
         cases=rows,
@@ -91,8 +91,8 @@ def case_page(
         raise HTTPException(404, f"no case {case_id}")
     record(stores, caller, "read", "case", case_id)
     if case is None:
-        return _render(request, "case.html", case=legacy, alerts=[a for a in their if a])
-    return _render(
+        return render(request, "case.html", case=legacy, alerts=[a for a in their if a])
+    return render(
         request,
         "casefile.html",
         case=case,
@@ -145,7 +145,7 @@ def case_act(
     caller: Caller = page(Permission.CASES_WORK),
 ) -> Response:
     """A change from the case page: a transition, a note, an assignment, a fact, a timer."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     who, role = caller.name, caller.role
     runs: dict[str, Callable[[], Any]] = {
@@ -184,7 +184,7 @@ async def case_upload(
     caller: Caller = page(Permission.CASES_WORK),
 ) -> Response:
     """Upload a document from the case page's checklist."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     content = await file.read(documents.MAX_BYTES + 1)
     stores = stores_of(request)
     return _act(
@@ -214,7 +214,7 @@ def case_signoff(
     caller: Caller = page(Permission.TASKS_SIGN),
 ) -> Response:
     """Sign a task off (from the case page or the task list)."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     back = request.headers.get("referer", "")
     response = _act(
@@ -259,7 +259,7 @@ def task_list(request: Request, caller: Caller = page(Permission.TASKS_SIGN)) ->
     """Open tasks across cases for the program's people (no patient data)."""
     with stores_of(request).engine.connect() as conn:
         tasks = casefile.open_tasks(conn)
-    return _render(request, "tasks.html", tasks=tasks, now=datetime.now())
+    return render(request, "tasks.html", tasks=tasks, now=datetime.now())
 
 
 @router.post("/flags/{flag_id}/case")
@@ -270,7 +270,7 @@ def flag_to_case(
     caller: Caller = page(Permission.CASES_OPEN),
 ) -> Response:
     """Open (or join) the identity-theft case of the flag's patient."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     try:
         opened = theft.from_flag(stores, flag_id, actor=caller.name)
@@ -286,7 +286,7 @@ def flag_to_case(
 @router.get("/intake", response_class=HTMLResponse)
 def intake_form(request: Request, caller: Caller = page(Permission.CASES_OPEN)) -> HTMLResponse:
     """The form for calls and letters that reveal identity theft."""
-    return _render(request, "intake.html", kinds=theft.INTAKE_KINDS, error="")
+    return render(request, "intake.html", kinds=theft.INTAKE_KINDS, error="")
 
 
 @router.post("/intake")
@@ -300,7 +300,7 @@ def intake_post(
     caller: Caller = page(Permission.CASES_OPEN),
 ) -> Response:
     """Record the complaint or notice and open or join the patient's case."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     try:
         flag_id, opened = theft.intake(
@@ -312,7 +312,7 @@ def intake_post(
             account_id=account_id.strip() or None,
         )
     except (LookupError, Refused) as exc:
-        return _render(request, "intake.html", kinds=theft.INTAKE_KINDS, error=str(exc))
+        return render(request, "intake.html", kinds=theft.INTAKE_KINDS, error=str(exc))
     record(stores, caller, "intake", "case", opened.case_id, {"flag": flag_id, "kind": kind})
     target = f"/cases/{opened.case_id}" if allowed(caller.role, Permission.CASES_READ) else "/tasks"
     return RedirectResponse(target, status_code=303)
@@ -325,7 +325,7 @@ def billing_page(request: Request, caller: Caller = page(Permission.BILLING_READ
     with stores.engine.connect() as conn:
         found = {w: billing.rows(conn, w) for w in billing.EXPORTS}
     record(stores, caller, "read", "billing", None)
-    return _render(
+    return render(
         request, "billing.html", b=found, can_edit=allowed(caller.role, Permission.BILLING_EDIT)
     )
 
@@ -338,7 +338,7 @@ def billing_refunded(
     caller: Caller = page(Permission.BILLING_EDIT),
 ) -> Response:
     """Mark a payer refund made."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     try:
         with stores.engine.begin() as conn:
@@ -354,7 +354,7 @@ def billing_refunded(
 @router.get("/screen", response_class=HTMLResponse)
 def screen_form(request: Request, caller: Caller = page(Permission.SCREEN)) -> HTMLResponse:
     """The front desk's screening form: who is registering, checked before they are."""
-    return _render(request, "screen.html", answer=None, given={}, error="")
+    return render(request, "screen.html", answer=None, given={}, error="")
 
 
 @router.post("/screen", response_class=HTMLResponse)
@@ -373,7 +373,7 @@ def screen_post(
 
     from phiwarden.redflags.screen import Registration, screen
 
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     given = {"mrn": mrn, "first_name": first_name, "last_name": last_name, "dob": dob}
     stores = stores_of(request)
     try:
@@ -386,7 +386,7 @@ def screen_post(
         )
         answer = screen(stores, registration)
     except (ValidationError, ValueError) as exc:
-        return _render(
+        return render(
             request, "screen.html", answer=None, given=given, error=str(exc).split("\n")[0]
         )
     record(
@@ -397,4 +397,4 @@ def screen_post(
         mrn or None,
         {"decision": answer["decision"], "alerts": len(answer["alerts"])},
     )
-    return _render(request, "screen.html", answer=answer, given=given, error="")
+    return render(request, "screen.html", answer=answer, given=given, error="")

@@ -10,11 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from phiwarden import __version__
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
 from phiwarden.redflags import store as flag_store
@@ -24,65 +22,12 @@ from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.sessions import COOKIE, create_session, end_session
 from phiwarden.web.users import AuthError, authenticate
 from phiwarden.web.views import data
+from phiwarden.web.views.render import check_csrf, page, render
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 PRE_COOKIE = "pw_pre"
 #: the last page a queue can show (200 per page stays under MAX_OFFSET)
 MAX_PAGE = MAX_OFFSET // 200
 router = APIRouter(include_in_schema=False)
-
-
-class SignInRequired(Exception):
-    """Raised by a page dependency when no session is present."""
-
-
-def page(permission: Permission) -> Any:
-    """A page dependency: a signed-in user holding ``permission``."""
-
-    def check(request: Request) -> Caller:
-        user = getattr(request.state, "user", None)
-        if user is None:
-            raise SignInRequired()
-        if not allowed(user.role, permission):
-            raise HTTPException(403, f"the role {user.role} may not {permission.value}")
-        source = request.client.host if request.client else "unknown"
-        return Caller(user.name, user.role, source)
-
-    check.permission = permission  # type: ignore[attr-defined]
-    return Depends(check)
-
-
-#: the header's links and the permission each needs: a role sees only what it may open
-NAV: tuple[tuple[str, str, Permission], ...] = (
-    ("/", "Dashboard", Permission.STATUS),
-    ("/alerts", "Alerts", Permission.ALERTS_READ),
-    ("/flags", "Red flags", Permission.FLAGS_READ),
-    ("/cases", "Cases", Permission.CASES_READ),
-    ("/tasks", "Tasks", Permission.TASKS_SIGN),
-    ("/screen", "Screening", Permission.SCREEN),
-    ("/billing", "Billing", Permission.BILLING_READ),
-)
-
-
-def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
-    user = getattr(request.state, "user", None)
-    nav = [(h, label) for h, label, p in NAV if user is not None and allowed(user.role, p)]
-    return TEMPLATES.TemplateResponse(
-        request,
-        name,
-        {
-            "user": user,
-            "nav": nav,
-            "csrf": getattr(request.state, "csrf", ""),
-            "version": __version__,
-            **context,
-        },
-    )
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not token or not secrets.compare_digest(token, getattr(request.state, "csrf", "")):
-        raise HTTPException(403, "the form is stale: reload the page and try again")
 
 
 @router.get("/static/plotly.min.js")
@@ -102,7 +47,7 @@ def plotly_js() -> FileResponse:
 def signin_form(request: Request, error: str = "") -> HTMLResponse:
     """The sign-in form, with a one-time token against cross-site form posts."""
     pre = secrets.token_urlsafe(24)
-    response = _render(request, "signin.html", pre=pre, error=error)
+    response = render(request, "signin.html", pre=pre, error=error)
     response.set_cookie(
         PRE_COOKIE, pre, httponly=True, samesite="strict", secure=request.url.scheme == "https"
     )
@@ -146,7 +91,7 @@ def signin(
 @router.post("/signout")
 def signout(request: Request, csrf: str = Form(...)) -> Response:
     """End the session."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     session_id = request.cookies.get(COOKIE)
     if session_id:
         end_session(stores_of(request).engine, session_id)
@@ -159,7 +104,7 @@ def signout(request: Request, csrf: str = Form(...)) -> Response:
 def dashboard(request: Request, caller: Caller = page(Permission.STATUS)) -> HTMLResponse:
     """Alerts and flags over time, the explained fraction, queues by status, top reasons."""
     d = data.dashboard(stores_of(request))
-    return _render(
+    return render(
         request,
         "dashboard.html",
         d=d,
@@ -217,7 +162,7 @@ def alert_queue(
             sort=sort,
         )
         total = review_queue.count_alerts(conn, status or None, user_id or None)
-    return _render(
+    return render(
         request,
         "alerts.html",
         alerts=rows,
@@ -251,7 +196,7 @@ def alert_page(
     }
     people = data.alert_people(stores, alert)
     mrn_of = {p["patient_id"]: p["mrn"] for p in people["patients"]}
-    return _render(
+    return render(
         request,
         "alert.html",
         alert=alert,
@@ -275,7 +220,7 @@ def alert_decide(
     caller: Caller = page(Permission.ALERTS_DECIDE),
 ) -> Response:
     """Record the decision from the alert page."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     try:
         with stores.engine.begin() as conn:
@@ -305,7 +250,7 @@ def flag_queue(
         offset=(page_no - 1) * 50,
         order="severity",
     )
-    return _render(
+    return render(
         request,
         "flags.html",
         flags=rows,
@@ -327,7 +272,7 @@ def flag_page(
     if row is None:
         raise HTTPException(404, f"no red flag {flag_id}")
     record(stores, caller, "read", "flag", flag_id)
-    return _render(
+    return render(
         request,
         "flag.html",
         flag=row,
@@ -347,7 +292,7 @@ def flag_resolve(
     caller: Caller = page(Permission.FLAGS_RESOLVE),
 ) -> Response:
     """Resolve or dismiss a flag from its page."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     stores = stores_of(request)
     try:
         flag_store.resolve_flag(stores.engine, flag_id, status, note, caller.name)
@@ -367,7 +312,7 @@ def patient_page(
     from phiwarden.web.api.people import patient_identity
 
     view = patient_identity(mrn, request, caller)  # audited there
-    return _render(request, "patient.html", p=view)
+    return render(request, "patient.html", p=view)
 
 
 #: the most patients the workforce page lists; the CSV download has them all
@@ -408,7 +353,7 @@ def workforce_page(
     their, first, last = _window(stores, user_id, since, until)
     patients = population(stores, user_id, first, last) if first and last else []
     record(stores, caller, "read", "workforce", user_id)
-    return _render(
+    return render(
         request,
         "workforce.html",
         user_id=user_id,
