@@ -1,0 +1,298 @@
+"""Text out of what a breach exposed: mailboxes (mbox, a folder of ``.eml``), files from a
+share or a laptop image (a folder or a ZIP), and every attachment inside, recursively.
+
+Each item read yields a :class:`Text` (where it is, and its text); each item that could not
+be read yields an :class:`Unscannable` with its place and the reason: an image without OCR,
+an encrypted PDF or ZIP, a corrupt part, a format not read. Nothing is skipped silently, and
+a corrupt message or part never stops the walk. ZIPs and nesting are bounded
+(:class:`Limits`) so that a ZIP bomb costs nothing. Extraction is a pure function of the
+bytes, so the same walk can run in a process pool or on Spark.
+
+Readers: the standard library for mbox, e-mail (RFC 2047/2231 headers in any charset, with
+``email.policy.default``), HTML, CSV and text; pypdf for PDF; python-docx for DOCX;
+openpyxl in read-only mode for XLSX/XLSM. Not yet read (listed as unscannable with that
+reason): Outlook ``.pst`` and ``.msg``, RTF, and images (no OCR installed).
+"""
+
+from __future__ import annotations
+
+import email
+import io
+import mailbox
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from html.parser import HTMLParser
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text read from one place: a message body, an attachment, a file, a ZIP member."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Unscannable:
+    """A place that could not be read, and why."""
+
+    where: str
+    reason: str
+
+
+Item = Text | Unscannable
+
+
+@dataclass
+class Limits:
+    """How much a walk may unpack: a ZIP bomb stops at these, as unscannable."""
+
+    max_bytes: int = 512 * 1024 * 1024
+    max_ratio: float = 100.0
+    max_depth: int = 5
+    max_members: int = 10_000
+    unpacked: int = field(default=0)
+
+    def take(self, size: int, where: str) -> str | None:
+        """Count ``size`` unpacked bytes; the reason to stop when over the total."""
+        if self.unpacked + size > self.max_bytes:
+            return f"unpacking it would pass {self.max_bytes:,} bytes in all (a ZIP bomb?)"
+        self.unpacked += size
+        return None
+
+
+class _HtmlText(HTMLParser):
+    """The visible text of an HTML document (scripts and styles left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "tr", "li", "td", "th", "h1", "h2", "h3"):
+            self.parts.append("\n" if tag != "td" and tag != "th" else "\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    """The text of HTML, with line breaks where blocks end."""
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _decode(data: bytes) -> str:
+    for charset in ("utf-8", "cp1252"):
+        try:
+            return data.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _pdf(data: bytes, where: str) -> Iterator[Item]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        yield Unscannable(where, "the PDF is encrypted")
+        return
+    yield Text(where, "\n".join(page.extract_text() or "" for page in reader.pages))
+
+
+def _docx(data: bytes, where: str) -> Iterator[Item]:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    parts += ["\t".join(c.text for c in row.cells) for t in document.tables for row in t.rows]
+    yield Text(where, "\n".join(parts))
+
+
+def _xlsx(data: bytes, where: str) -> Iterator[Item]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        for sheet in book.worksheets:
+            rows = (
+                "\t".join("" if v is None else str(v) for v in row)
+                for row in sheet.iter_rows(values_only=True)
+            )
+            yield Text(f"{where}#{sheet.title}", "\n".join(rows))
+    finally:
+        book.close()
+
+
+_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".bmp")
+_NOT_YET = {
+    ".pst": "Outlook PST files are not read yet",
+    ".ost": "Outlook OST files are not read yet",
+    ".msg": "Outlook .msg files are not read yet",
+    ".rtf": "RTF documents are not read yet",
+    ".doc": "legacy Word .doc files are not read",
+    ".xls": "legacy Excel .xls files are not read",
+}
+
+
+def extract_bytes(
+    name: str, data: bytes, where: str, limits: Limits, depth: int = 0
+) -> Iterator[Item]:
+    """Everything readable in one file or attachment, by its content and name."""
+    lower = name.lower()
+    try:
+        if data[:4] == b"%PDF" or lower.endswith(".pdf"):
+            yield from _pdf(data, where)
+        elif data[:2] == b"PK" and lower.endswith((".docx", ".docm")):
+            yield from _docx(data, where)
+        elif data[:2] == b"PK" and lower.endswith((".xlsx", ".xlsm")):
+            yield from _xlsx(data, where)
+        elif data[:2] == b"PK" or lower.endswith(".zip"):
+            yield from _zip(data, where, limits, depth)
+        elif lower.endswith((".eml", ".mht")) or (
+            lower.endswith(".txt") is False and data[:5] == b"From:"
+        ):
+            message = email.message_from_bytes(data, policy=policy.default)
+            yield from extract_message(message, where, limits, depth + 1)
+        elif lower.endswith((".htm", ".html")):
+            yield Text(where, html_text(_decode(data)))
+        elif (
+            lower.endswith(_IMAGES)
+            or data[:4] in (b"\x89PNG", b"GIF8")
+            or data[:3] == b"\xff\xd8\xff"
+        ):
+            yield Unscannable(where, "an image, and no OCR (Tesseract) is installed")
+        elif lower.endswith(tuple(_NOT_YET)):
+            yield Unscannable(where, _NOT_YET[Path(lower).suffix])
+        elif b"\x00" in data[:4096]:
+            yield Unscannable(where, "a binary file of a format phiwarden does not read")
+        else:
+            yield Text(where, _decode(data))
+    except Exception as exc:  # a corrupt part never stops the walk; it is listed instead
+        yield Unscannable(where, f"corrupt or unreadable ({type(exc).__name__})")
+
+
+def _zip(data: bytes, where: str, limits: Limits, depth: int) -> Iterator[Item]:
+    if depth >= limits.max_depth:
+        yield Unscannable(where, f"nested more than {limits.max_depth} deep")
+        return
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > limits.max_members:
+            yield Unscannable(where, f"{len(members):,} members, over {limits.max_members:,}")
+            return
+        for member in members:
+            inner = f"{where}!{member.filename}"
+            if member.flag_bits & 0x1:
+                yield Unscannable(inner, "the ZIP member is encrypted")
+                continue
+            ratio = member.file_size / max(1, member.compress_size)
+            if ratio > limits.max_ratio:
+                yield Unscannable(
+                    inner,
+                    f"compressed {ratio:,.0f} to 1, over {limits.max_ratio:,.0f} (a ZIP bomb?)",
+                )
+                continue
+            over = limits.take(member.file_size, inner)
+            if over:
+                yield Unscannable(inner, over)
+                continue
+            yield from extract_bytes(
+                member.filename, archive.read(member), inner, limits, depth + 1
+            )
+
+
+def extract_message(message: Message, where: str, limits: Limits, depth: int = 0) -> Iterator[Item]:
+    """The headers worth reading, the body (plain text, else HTML as text) and every
+    attachment of one e-mail, recursively (an e-mail inside an e-mail included)."""
+    if depth > limits.max_depth:
+        yield Unscannable(where, f"nested more than {limits.max_depth} deep")
+        return
+    headers = "\n".join(
+        f"{k}: {message.get(k, '')}" for k in ("From", "To", "Cc", "Subject") if message.get(k)
+    )
+    if headers:
+        yield Text(f"{where}/headers", headers)
+    modern: EmailMessage = (
+        message
+        if isinstance(message, EmailMessage)
+        else email.message_from_bytes(message.as_bytes(), policy=policy.default)
+    )
+    try:
+        body = modern.get_body(preferencelist=("plain", "html"))
+    except Exception:
+        body = None
+    if body is not None:
+        try:
+            content = body.get_content()
+            text = html_text(content) if body.get_content_type() == "text/html" else content
+            yield Text(f"{where}/body", text)
+        except Exception as exc:
+            yield Unscannable(f"{where}/body", f"corrupt or unreadable ({type(exc).__name__})")
+    for n, part in enumerate(modern.iter_attachments(), start=1):
+        name = part.get_filename() or f"part{n}"
+        inner = f"{where}/{name}"
+        if part.get_content_type() == "message/rfc822":
+            inner_message = part.get_payload(0) if part.is_multipart() else None
+            if isinstance(inner_message, Message):
+                yield from extract_message(inner_message, inner, limits, depth + 1)
+                continue
+        try:
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+        except Exception as exc:
+            yield Unscannable(inner, f"corrupt or unreadable ({type(exc).__name__})")
+            continue
+        over = limits.take(len(data), inner)
+        if over:
+            yield Unscannable(inner, over)
+            continue
+        yield from extract_bytes(name, data, inner, limits, depth + 1)
+
+
+def _is_mbox(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(5) == b"From "
+
+
+def extract_path(path: Path, limits: Limits | None = None) -> Iterator[Item]:
+    """Everything readable under ``path``: a folder (walked in name order), an mbox, an
+    ``.eml``, a ZIP, or any single file."""
+    limits = limits or Limits()
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: give a mailbox, a folder or a file")
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            yield from extract_path(child, limits)
+        return
+    if path.suffix.lower() == ".mbox" or _is_mbox(path):
+        box = mailbox.mbox(path, create=False)
+        try:
+            for key in box.iterkeys():
+                where = f"{path.name}#{key}"
+                try:
+                    raw = box.get_bytes(key)
+                except Exception as exc:
+                    yield Unscannable(where, f"corrupt message ({type(exc).__name__})")
+                    continue
+                message = email.message_from_bytes(raw, policy=policy.default)
+                yield from extract_message(message, where, limits)
+        finally:
+            box.close()
+        return
+    yield from extract_bytes(path.name, path.read_bytes(), path.name, limits)
