@@ -22,6 +22,7 @@ import mailbox
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from email import policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
@@ -124,16 +125,22 @@ def _docx(data: bytes, where: str) -> Iterator[Item]:
     yield Text(where, "\n".join(parts))
 
 
+def _cell(value: object) -> str:
+    """A spreadsheet cell as text; a date at midnight as the date alone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    return str(value)
+
+
 def _xlsx(data: bytes, where: str) -> Iterator[Item]:
     import openpyxl
 
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         for sheet in book.worksheets:
-            rows = (
-                "\t".join("" if v is None else str(v) for v in row)
-                for row in sheet.iter_rows(values_only=True)
-            )
+            rows = ("\t".join(_cell(v) for v in row) for row in sheet.iter_rows(values_only=True))
             yield Text(f"{where}#{sheet.title}", "\n".join(rows))
     finally:
         book.close()
