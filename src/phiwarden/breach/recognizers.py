@@ -110,10 +110,17 @@ DATE = re.compile(
 )
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 PHONE = re.compile(r"(?<!\d)(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?!\d)")
+#: the common USPS street suffixes (Publication 28, appendix C1), written out or abbreviated
+STREET_SUFFIXES = (
+    "St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|Blvd|Boulevard|Ct|Court|Way|Pl|Place"
+    "|Pkwy|Parkway|Cir|Circle|Ter|Terrace|Hwy|Highway|Run|Path|Trl|Trail|Loop|Row|Sq|Square"
+    "|Pike|Plz|Plaza|Aly|Alley|Xing|Crossing|Cv|Cove|Pt|Point|Holw|Hollow|Rdg|Ridge|Vw|View"
+    "|Walk|Pass|Bnd|Bend|Crk|Creek|Grn|Green|Hts|Heights|Hl|Hill|Lk|Lake|Mdw|Meadow|Mnr|Manor"
+    "|Park|Trce|Trace|Vly|Valley|Expy|Expressway|Fwy|Freeway|Broadway"
+)
 ADDRESS = re.compile(
-    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}"
-    r"(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|Blvd|Boulevard|Ct|Court|Way|Pl|Place"
-    r"|Pkwy|Parkway|Cir|Circle|Ter|Terrace|Hwy|Highway)\b\.?"
+    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+){0,3}"
+    rf"(?:{STREET_SUFFIXES})\b\.?(?:,?\s+(?:Apt|Unit|Ste|Suite|#)\.?\s*[A-Za-z0-9-]+)?"
 )
 ICD10 = re.compile(r"(?<![A-Za-z0-9])[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?(?![A-Za-z0-9])")
 IDENT = re.compile(
@@ -215,14 +222,13 @@ def recognize(text: str, mrn_pattern: str = r"\d{6,10}") -> list[Hit]:
             add("dob", m, 0.85 if _cued(line, m.start(), DOB_CUE) else anywhere["dob"])
         for m in _in_line(line, PHONE):
             add("phone", m, 0.7)
+        cues = {"insurance": MEMBER_CUE, "drivers_license": DL_CUE, "mrn": MRN_CUE}
+        for m in _in_line(line, IDENT):
+            element = _nearest(line, m.start(), cues)
+            if element and element != "mrn":  # a licence or member id before a bare MRN
+                add(element, m, 0.8)
         for m in _in_line(line, mrn):
             add("mrn", m, 0.85 if _cued(line, m.start(), MRN_CUE) else anywhere["mrn"])
-        for m in _in_line(line, IDENT):
-            element = _nearest(
-                line, m.start(), {"insurance": MEMBER_CUE, "drivers_license": DL_CUE}
-            )
-            if element:
-                add(element, m, 0.8)
         for m in _in_line(line, ADDRESS):
             add("address", m, 0.75)
         for m in _in_line(line, ICD10):
