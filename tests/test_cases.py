@@ -212,6 +212,7 @@ def test_guards_roles_and_conflicts_refuse_with_the_reason(hospital: Any) -> Non
         (b"MZ\x90\x00" + b"\x00" * 64, "only PDF, JPEG or PNG"),
         (b"", "empty"),
         (b"%PDF-1.4" + b"0" * documents.MAX_BYTES, "the limit is"),
+        (b"%PDF-1.4\n not really a pdf", "the PDF cannot be read"),
     ):
         with pytest.raises(documents.BadUpload, match=reason):
             documents.upload(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 
 from phiwarden.store.case_tables import billing_adjustments, billing_holds, payer_refunds
 
@@ -61,8 +61,15 @@ def to_csv(found: Sequence[dict[str, Any]], what: str) -> str:
     return buffer.getvalue()
 
 
-def mark_refunded(conn: Connection, refund_id: int, by: str, now: datetime) -> None:
-    """Mark a payer refund made; LookupError when there is no such open refund."""
+def mark_refunded(engine: Engine, refund_id: int, by: str, now: datetime | None = None) -> None:
+    """Mark a payer refund made (in its own transaction); LookupError when there is no such
+    open refund."""
+    at = (now or datetime.now()).replace(microsecond=0)
+    with engine.begin() as conn:
+        _mark(conn, refund_id, by, at)
+
+
+def _mark(conn: Connection, refund_id: int, by: str, now: datetime) -> None:
     done = conn.execute(
         update(payer_refunds)
         .where(payer_refunds.c.refund_id == refund_id, payer_refunds.c.refunded_at.is_(None))

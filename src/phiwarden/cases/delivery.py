@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from phiwarden.config import Smtp
 from phiwarden.ingest.hl7_er7 import decode
@@ -122,8 +122,6 @@ def deliver(stores: Stores, now: datetime) -> Delivered:
                 .values(**values)
             )
     with stores.engine.connect() as conn:
-        from sqlalchemy import func
-
         waiting = conn.execute(
             select(func.count()).select_from(case_outbox).where(case_outbox.c.sent_at.is_(None))
         ).scalar_one()

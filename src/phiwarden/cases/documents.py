@@ -57,30 +57,36 @@ def sniff(content: bytes) -> str:
     return str(kind.mime)
 
 
-def _stamp_pdf(content: bytes, label: str) -> bytes:
+def _open_pdf(content: bytes) -> PdfReader:
+    """The PDF's reader; BadUpload when it is encrypted or its pages cannot be parsed."""
     try:
         reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
-            raise BadUpload("the PDF is encrypted: upload an unencrypted copy")
-        writer = PdfWriter(clone_from=reader)
-        for page in writer.pages:
-            w, h = float(page.mediabox.width), float(page.mediabox.height)
-            overlay = io.BytesIO()
-            c = canvas.Canvas(overlay, pagesize=(w, h))
-            c.setFillColor(Color(0.75, 0, 0, alpha=0.85))
-            c.setFont("Helvetica-Bold", max(14, min(w, h) / 18))
-            c.drawCentredString(w / 2, h - max(28, h / 14), label)
-            c.save()
-            page.merge_page(PdfReader(io.BytesIO(overlay.getvalue())).pages[0])
-        out = io.BytesIO()
-        writer.write(out)
-        return out.getvalue()
+        encrypted = reader.is_encrypted
+        if not encrypted:
+            for page in reader.pages:
+                page.mediabox  # noqa: B018  (reading each page's box parses it)
     except (PdfReadError, ValueError, KeyError) as exc:
-        if isinstance(exc, BadUpload):
-            raise
-        raise BadUpload(
-            f"the PDF cannot be read ({type(exc).__name__}): upload another copy"
-        ) from exc
+        name = type(exc).__name__
+        raise BadUpload(f"the PDF cannot be read ({name}): upload another copy") from exc
+    if encrypted:
+        raise BadUpload("the PDF is encrypted: upload an unencrypted copy")
+    return reader
+
+
+def _stamp_pdf(content: bytes, label: str) -> bytes:
+    writer = PdfWriter(clone_from=_open_pdf(content))
+    for page in writer.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        overlay = io.BytesIO()
+        c = canvas.Canvas(overlay, pagesize=(w, h))
+        c.setFillColor(Color(0.75, 0, 0, alpha=0.85))
+        c.setFont("Helvetica-Bold", max(14, min(w, h) / 18))
+        c.drawCentredString(w / 2, h - max(28, h / 14), label)
+        c.save()
+        page.merge_page(PdfReader(io.BytesIO(overlay.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _stamp_image(content: bytes, label: str, media_type: str) -> bytes:
@@ -125,7 +131,7 @@ def upload(
     """Keep an uploaded document on the case (checked, encrypted, hashed); the case after."""
     media_type = sniff(content)
     if media_type == "application/pdf":
-        _stamp_pdf(content, STAMP)  # refuse an unreadable or encrypted PDF now, not later
+        _open_pdf(content)  # refuse an unreadable or encrypted PDF now, not at stamping
     digest = hashlib.sha256(content).hexdigest()
 
     def work(ctx: Ctx) -> None:

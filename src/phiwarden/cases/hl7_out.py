@@ -18,11 +18,9 @@ from sqlalchemy import insert
 
 from phiwarden.cases.effects import Ctx
 from phiwarden.cases.people import load_endpoints
+from phiwarden.ingest.hl7_ack import APPLICATION, VERSION
 from phiwarden.ingest.hl7_er7 import escape
 from phiwarden.store.case_tables import case_outbox
-
-APPLICATION = "PHIWARDEN"
-VERSION = "2.5.1"
 
 
 def _ts(at: datetime) -> str:

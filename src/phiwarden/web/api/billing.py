@@ -3,7 +3,6 @@ the payer-refund worklist (JSON, or CSV with ``format=csv``), and marking refund
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -47,10 +46,7 @@ def refunded(
     """Mark a payer refund made."""
     stores = stores_of(request)
     try:
-        with stores.engine.begin() as conn:
-            billing.mark_refunded(
-                conn, refund_id, caller.name, datetime.now().replace(microsecond=0)
-            )
+        billing.mark_refunded(stores.engine, refund_id, caller.name)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     record(stores, caller, "refund", "billing", str(refund_id))

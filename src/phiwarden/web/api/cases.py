@@ -29,11 +29,9 @@ from phiwarden.web.roles import Permission
 router = APIRouter(tags=["cases"])
 
 
-class ConflictResponse(Exception):
-    """Raised to answer 409 with the changes the caller missed."""
-
-    def __init__(self, exc: engine.Conflict) -> None:
-        self.body = {"message": str(exc), "revision": exc.current, "changes": exc.changes}
+def conflict_body(exc: engine.Conflict) -> dict[str, Any]:
+    """A 409's detail: what to do, the revision now, and the changes the caller missed."""
+    return {"message": str(exc), "revision": exc.current, "changes": exc.changes}
 
 
 @contextmanager
@@ -48,7 +46,7 @@ def answering() -> Iterator[None]:
     except engine.Forbidden as exc:
         raise HTTPException(403, str(exc)) from exc
     except engine.Conflict as exc:
-        raise HTTPException(409, ConflictResponse(exc).body) from exc
+        raise HTTPException(409, conflict_body(exc)) from exc
     except (Refused, documents.BadUpload, ValueError) as exc:
         raise HTTPException(422, str(exc)) from exc
 

@@ -341,10 +341,7 @@ def billing_refunded(
     check_csrf(request, csrf)
     stores = stores_of(request)
     try:
-        with stores.engine.begin() as conn:
-            billing.mark_refunded(
-                conn, refund_id, caller.name, datetime.now().replace(microsecond=0)
-            )
+        billing.mark_refunded(stores.engine, refund_id, caller.name)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     record(stores, caller, "refund", "billing", str(refund_id))
