@@ -584,3 +584,15 @@ def test_procedures_are_data_validated_and_versioned(hospital: Any, tmp_path: Pa
     assert _case(stores, old_case)["procedure"]["version"] == "1", (
         "a running case keeps its version"
     )
+
+
+def test_an_allegation_without_an_account_on_file_says_to_hold_billing_by_hand(
+    hospital: Any,
+) -> None:
+    stores, truth = hospital
+    t = _theft(truth, "blood_type_conflict")  # its visit has no charge and no account yet
+    case = _case(stores, theft.from_flag(stores, t["flag_id"], actor="a", now=T0).case_id)
+    assert case["holds"] == []
+    assert any(
+        "suspend billing in the billing system by hand" in e["summary"] for e in case["history"]
+    )

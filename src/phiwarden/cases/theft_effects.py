@@ -172,6 +172,13 @@ def suspend_billing(ctx: Ctx) -> None:
                 case_id=ctx.case_id, account_id=account_id, placed_at=ctx.now
             )
         )
+    if not accounts:
+        ctx.event(
+            "billing",
+            "No account in question is on file (no charge posted, no account opened with the "
+            "visit): suspend billing in the billing system by hand",
+            cites="IX.6",
+        )
     if new:
         ctx.event("billing", f"Billing suspended on {len(new)} account(s)", cites="IX.6")
         notify_role(ctx, BUSINESS_OFFICE, "Billing suspended on the accounts in question")
