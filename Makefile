@@ -17,7 +17,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[dev,spark,e2e]'
+	$(PIP) -e '.[dev,spark,e2e,msg]'
 	@touch $@ $(VENV)/.installed-base
 
 venv: $(VENV)/.installed-base

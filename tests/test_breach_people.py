@@ -41,17 +41,41 @@ def test_a_shared_name_is_told_apart_by_the_birth_date_and_strangers_are_unlinke
     index = Index.load(stores.engine, stores.protector)
     pid, patient = next(iter(index.patients.items()))
     twin = "TWIN-1"
-    index.patients[twin] = {**patient, "patient_id": twin, "dob": "1901-01-01"}
+    index.patients[twin] = {**patient, "dob": "1901-01-01"}
     key = next(k for k, v in index.by_name.items() if v == [pid])
     index.by_name[key] = [twin, pid]
     first, last = patient["first_name"], patient["last_name"]
+    y, m, d = patient["dob"].split("-")
     scope = Scope()
-    text = f"{first} {last}, DOB {patient['dob']:%m/%d/%Y}, phone (314) 555-0100"
-    link_text(Text("letter.pdf", text), index, scope)
-    link_text(
-        Text("m#1/headers", f"From: {first} {last} <x@h.example>\nSubject: hello"), index, scope
-    )
-    link_text(Text("list.csv", "SSN 219-09-9999 for someone we do not know"), index, scope)
+    texts = [
+        Text("letter.pdf", f"{first} {last}, DOB {m}/{d}/{y}, phone (314) 555-0100"),
+        Text("m#1/headers", f"From: {first} {last} <x@h.example>\nSubject: hello"),
+        Text("list.csv", "SSN 219-09-9999 for someone we do not know"),
+        Text("hr.txt", "Employee: Quentin Zzyzx, SSN 457-55-5462, phone (314) 555-0199"),
+    ]
+    for text in texts:
+        for finding in link_text(text, index):
+            scope.add(finding)
     assert set(scope.people) == {pid}
     assert scope.people[pid].elements == {"name", "dob", "phone"}
-    assert scope.unlinked == [{"element": "ssn", "where": "list.csv"}]
+    unlinked = {p.label: (p.elements, {w for w, _ in p.evidence}) for p in scope.unlinked.values()}
+    assert unlinked == {
+        "unnamed ssn ***-**-9999": ({"ssn"}, {"list.csv"}),
+        "Q. Zzyzx": ({"name", "ssn", "phone"}, {"hr.txt"}),
+    }
+
+
+def test_a_shared_name_without_birth_date_is_told_apart_by_the_address_or_left_unlinked(
+    stores: Stores, small_hospital: Path
+) -> None:
+    ingest_and_scan(stores, small_hospital)
+    index = Index.load(stores.engine, stores.protector)
+    pid, patient = next((k, v) for k, v in index.patients.items() if v["address"])
+    key = next(k for k, v in index.by_name.items() if v == [pid])
+    index.patients["TWIN-2"] = {**patient, "address": "1 ELSEWHERE RD"}
+    index.by_name[key] = ["TWIN-2", pid]
+    first, last = patient["first_name"], patient["last_name"]
+    line = f"{first} {last} lives at 12 Nowhere St"
+    [found] = [f for f in link_text(Text("a.txt", line), index) if f.element == "name"]
+    assert found.patient_id is None and "2 patients share this name" in found.label
+    assert found.snippet.startswith(f"{first[0]}. {last}")

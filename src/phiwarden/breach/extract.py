@@ -9,20 +9,21 @@ a corrupt message or part never stops the walk. ZIPs and nesting are bounded
 bytes, so the same walk can run in a process pool or on Spark.
 
 Readers: the standard library for mbox, e-mail (RFC 2047/2231 headers in any charset, with
-``email.policy.default``), HTML, CSV and text; pypdf for PDF; python-docx for DOCX;
-openpyxl in read-only mode for XLSX/XLSM. Not yet read (listed as unscannable with that
-reason): Outlook ``.pst`` and ``.msg``, RTF, and images (no OCR installed).
+``email.policy.default``), HTML, CSV and text; pypdfium2 for PDF; python-docx for DOCX;
+openpyxl in read-only mode for XLSX/XLSM; striprtf for RTF; libpff-python for Outlook
+``.pst``/``.ost`` and extract-msg (an optional extra) for ``.msg`` (``outlook``); images
+by OCR only where Tesseract and pytesseract are installed. How a source is cut into units
+of work (one message, one file) is in ``units``.
 """
 
 from __future__ import annotations
 
 import email
 import io
-import mailbox
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from email import policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
@@ -35,6 +36,8 @@ class Text:
 
     where: str
     text: str
+    #: when the text was written or sent (a message's Date, a file's modification time)
+    when: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,64 @@ def _decode(data: bytes) -> str:
 
 
 def _pdf(data: bytes, where: str) -> Iterator[Item]:
-    from pypdf import PdfReader
+    import pypdfium2
 
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        yield Unscannable(where, "the PDF is encrypted")
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            yield Unscannable(where, "the PDF is encrypted")
+            return
+        raise
+    try:
+        pages = []
+        for page in document:
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_bounded().replace("\r\n", "\n"))
+            textpage.close()
+            page.close()
+    finally:
+        document.close()
+    yield Text(where, "\n".join(pages))
+
+
+def _rtf(data: bytes, where: str) -> Iterator[Item]:
+    from striprtf.striprtf import rtf_to_text
+
+    yield Text(where, rtf_to_text(_decode(data), errors="ignore"))
+
+
+def ocr_available() -> bool:
+    """True when images can be read: pytesseract installed and Tesseract on the PATH."""
+    import shutil
+
+    try:
+        import pytesseract  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("tesseract") is not None
+
+
+def _image(data: bytes, where: str) -> Iterator[Item]:
+    if not ocr_available():
+        yield Unscannable(where, "an image, and no OCR (Tesseract) is installed")
         return
-    yield Text(where, "\n".join(page.extract_text() or "" for page in reader.pages))
+    import pytesseract
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        yield Text(where, pytesseract.image_to_string(image))
+
+
+def _msg(data: bytes, where: str, limits: Limits, depth: int) -> Iterator[Item]:
+    from phiwarden.breach.outlook import MSG_EXTRA, msg_as_email
+
+    try:
+        message = msg_as_email(data)
+    except ImportError:
+        yield Unscannable(where, f"an Outlook .msg, and {MSG_EXTRA}")
+        return
+    yield from extract_message(message, where, limits, depth + 1)
 
 
 def _docx(data: bytes, where: str) -> Iterator[Item]:
@@ -146,14 +200,14 @@ def _xlsx(data: bytes, where: str) -> Iterator[Item]:
         book.close()
 
 
+#: the signature of an OLE compound file (Outlook .msg, legacy Office)
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".bmp")
-_NOT_YET = {
-    ".pst": "Outlook PST files are not read yet",
-    ".ost": "Outlook OST files are not read yet",
-    ".msg": "Outlook .msg files are not read yet",
-    ".rtf": "RTF documents are not read yet",
-    ".doc": "legacy Word .doc files are not read",
-    ".xls": "legacy Excel .xls files are not read",
+_NOT_READ = {
+    ".pst": "an Outlook PST inside another file: extract it and scan it on its own",
+    ".ost": "an Outlook OST inside another file: extract it and scan it on its own",
+    ".doc": "legacy Word .doc files are not read: save them as DOCX or PDF",
+    ".xls": "legacy Excel .xls files are not read: save them as XLSX or CSV",
 }
 
 
@@ -183,9 +237,13 @@ def extract_bytes(
             or data[:4] in (b"\x89PNG", b"GIF8")
             or data[:3] == b"\xff\xd8\xff"
         ):
-            yield Unscannable(where, "an image, and no OCR (Tesseract) is installed")
-        elif lower.endswith(tuple(_NOT_YET)):
-            yield Unscannable(where, _NOT_YET[Path(lower).suffix])
+            yield from _image(data, where)
+        elif lower.endswith(".msg") or data[:8] == _OLE:
+            yield from _msg(data, where, limits, depth)
+        elif lower.endswith(".rtf") or data[:5] == b"{\\rtf":
+            yield from _rtf(data, where)
+        elif lower.endswith(tuple(_NOT_READ)):
+            yield Unscannable(where, _NOT_READ[Path(lower).suffix])
         elif b"\x00" in data[:4096]:
             yield Unscannable(where, "a binary file of a format phiwarden does not read")
         else:
@@ -224,9 +282,32 @@ def _zip(data: bytes, where: str, limits: Limits, depth: int) -> Iterator[Item]:
             )
 
 
+def message_date(message: Message) -> datetime | None:
+    """When a message was sent (its Date header, naive UTC), or None when it has none."""
+    from email.utils import parsedate_to_datetime
+
+    value = message.get("Date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
 def extract_message(message: Message, where: str, limits: Limits, depth: int = 0) -> Iterator[Item]:
     """The headers worth reading, the body (plain text, else HTML as text) and every
-    attachment of one e-mail, recursively (an e-mail inside an e-mail included)."""
+    attachment of one e-mail, recursively (an e-mail inside an e-mail included). Every
+    text carries the message's date."""
+    when = message_date(message)
+    for item in _message_items(message, where, limits, depth):
+        yield (
+            Text(item.where, item.text, when) if isinstance(item, Text) and not item.when else item
+        )
+
+
+def _message_items(message: Message, where: str, limits: Limits, depth: int) -> Iterator[Item]:
     if depth > limits.max_depth:
         yield Unscannable(where, f"nested more than {limits.max_depth} deep")
         return
@@ -272,34 +353,10 @@ def extract_message(message: Message, where: str, limits: Limits, depth: int = 0
         yield from extract_bytes(name, data, inner, limits, depth + 1)
 
 
-def _is_mbox(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.read(5) == b"From "
-
-
 def extract_path(path: Path, limits: Limits | None = None) -> Iterator[Item]:
-    """Everything readable under ``path``: a folder (walked in name order), an mbox, an
-    ``.eml``, a ZIP, or any single file."""
-    limits = limits or Limits()
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: give a mailbox, a folder or a file")
-    if path.is_dir():
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            yield from extract_path(child, limits)
-        return
-    if path.suffix.lower() == ".mbox" or _is_mbox(path):
-        box = mailbox.mbox(path, create=False)
-        try:
-            for key in box.iterkeys():
-                where = f"{path.name}#{key}"
-                try:
-                    raw = box.get_bytes(key)
-                except Exception as exc:
-                    yield Unscannable(where, f"corrupt message ({type(exc).__name__})")
-                    continue
-                message = email.message_from_bytes(raw, policy=policy.default)
-                yield from extract_message(message, where, limits)
-        finally:
-            box.close()
-        return
-    yield from extract_bytes(path.name, path.read_bytes(), path.name, limits)
+    """Everything readable under ``path`` (a folder, an mbox, a PST, an ``.eml``, a ZIP,
+    any single file), unit by unit, in one process."""
+    from phiwarden.breach.units import plan, read_unit
+
+    for unit in plan(path):
+        yield from read_unit(unit, limits or Limits())

@@ -1,13 +1,15 @@
 """From recognised values to affected people: each finding is linked to a patient of the
-master patient index, and each person gets the set of data elements exposed about them,
-the places they were found, and (for what links to no patient) an unlinked list.
+master patient index, or to an unlinked person, with a masked snippet and its offsets.
 
 A text is read in order, and each value belongs to the person most recently identified
 before it in the same text: a spreadsheet row, a roster block that a PDF turned into one
 cell a line, or a letter about one patient all read the same way. A person is identified
 by an SSN that matches a patient's keyed hash, an MRN, an insurance member id, or a name
-from the patients' own name dictionary (with the date of birth when two patients share a
-name).
+from the patients' own name dictionary (told apart by the date of birth, else by the
+address, when patients share a name). A name after a cue ("Name:", "Employee:") or in a
+name column that is no patient's starts an **unlinked** person (an employee, a relative):
+they still have to be notified. An identifier with nobody before it is unlinked on its
+own, keyed by its hash.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from phiwarden.breach.extract import Item, Text, Unscannable
-from phiwarden.breach.recognizers import Hit, iso_date, recognize
+from phiwarden.breach.recognizers import Hit, iso_date, lines, recognize
+from phiwarden.identity.addresses import address_key
 from phiwarden.identity.names import clean_name
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.sensitive import Protector
@@ -41,6 +45,18 @@ ELEMENTS = (
 )
 #: a capitalised word that may be part of a name
 _WORD = re.compile(r"[A-Z][a-zA-Z'\-]+")
+#: a name written after a cue word: "Name: Pat Doe", "Employee: Doe, Pat"
+_CUED_NAME = re.compile(
+    r"(?<![A-Za-z])(?:name|patient|employee|member|subscriber|insured|guarantor)\s*[:#-]\s*"
+    r"([A-Z][a-zA-Z'\-]+,?(?:\s+[A-Z][a-zA-Z'\-]*\.?){1,2})",
+    re.IGNORECASE,
+)
+_NAME_HEADER = re.compile(r"name|patient|employee|member|insured", re.IGNORECASE)
+_NAME_CELL = re.compile(r"\s*[A-Z][a-zA-Z'\-]+,?(?:\s+[A-Z][a-zA-Z'\-]*\.?){1,2}\s*")
+#: how many characters of context a snippet keeps on each side
+SNIPPET = 32
+#: offsets kept per place, element and person
+MAX_OFFSETS = 5
 
 
 @dataclass
@@ -53,20 +69,33 @@ class Index:
     by_member: dict[str, str] = field(default_factory=dict)
     by_name: dict[str, list[str]] = field(default_factory=dict)
     patients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mrn_pattern: str = r"\d{6,10}"
 
     @classmethod
-    def load(cls, engine: Engine, protector: Protector) -> Index:
+    def load(cls, engine: Engine, protector: Protector, mrn_pattern: str | None = None) -> Index:
         """The index from the operational store (patients and their coverages)."""
         p, cov = domain_table("patients"), domain_table("coverages")
-        index = cls(protector)
+        index = cls(protector, mrn_pattern=mrn_pattern or r"\d{6,10}")
         with engine.connect() as conn:
             for r in conn.execute(
                 select(
-                    p.c.patient_id, p.c.mrn, p.c.first_name, p.c.last_name, p.c.dob, p.c.ssn_hash
+                    p.c.patient_id,
+                    p.c.mrn,
+                    p.c.first_name,
+                    p.c.last_name,
+                    p.c.dob,
+                    p.c.ssn_hash,
+                    p.c.address_line,
                 )
             ).mappings():
                 pid = str(r["patient_id"])
-                index.patients[pid] = dict(r)
+                index.patients[pid] = {
+                    "mrn": str(r["mrn"]),
+                    "first_name": r["first_name"],
+                    "last_name": r["last_name"],
+                    "dob": str(r["dob"])[:10] if r["dob"] else None,
+                    "address": address_key(r["address_line"]) if r["address_line"] else None,
+                }
                 index.by_mrn[str(r["mrn"])] = pid
                 if r["ssn_hash"]:
                     index.by_ssn[str(r["ssn_hash"])] = pid
@@ -89,24 +118,55 @@ class Index:
             return self.by_member.get(re.sub(r"\W", "", hit.value).upper())
         return None
 
-
-@dataclass
-class Person:
-    """One affected patient: what was exposed and where."""
-
-    patient_id: str
-    elements: set[str] = field(default_factory=set)
-    evidence: list[tuple[str, str]] = field(default_factory=list)  # (where, element)
+    def stranger(self, kind: str, value: str) -> str:
+        """The key of an unlinked person: a keyed hash of the name or the identifier."""
+        return "u:" + self.protector.keyed_hash(f"{kind}:{value}")[:24]
 
 
-@dataclass
-class Scope:
-    """A scan's result: the people, what links to no patient, and what was not read."""
+@dataclass(frozen=True)
+class Finding:
+    """One element about one person in one place: a patient (``patient_id``) or an
+    unlinked person (``person`` starting ``u:``, ``label`` naming them, masked)."""
 
-    people: dict[str, Person] = field(default_factory=dict)
-    unlinked: list[dict[str, Any]] = field(default_factory=list)
-    unscannable: list[dict[str, str]] = field(default_factory=list)
-    texts: int = 0
+    where: str
+    element: str
+    person: str
+    patient_id: str | None
+    label: str
+    offsets: tuple[tuple[int, int], ...]
+    snippet: str
+    when: datetime | None
+    occurrences: int = 1
+
+
+def mask(element: str, value: str) -> str:
+    """A value as a reviewer may see it: enough to recognise, not enough to misuse."""
+    digits = re.sub(r"\D", "", value)
+    if element == "ssn":
+        return f"***-**-{digits[-4:]}"
+    if element in ("mrn", "insurance", "drivers_license", "phone", "financial_account"):
+        tail = re.sub(r"\W", "", value)[-4:]
+        return f"{'•' * 4}{tail}"
+    if element == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    if element == "address":
+        return re.sub(r"\d", "•", value)
+    if element == "name":
+        words = value.replace(",", " ").split()
+        return " ".join(w[:1] + "." for w in words[:-1]) + (" " + words[-1] if words else "")
+    return f"[{element}]"
+
+
+def snippet(text: str, start: int, end: int, element: str) -> str:
+    """The line around a value, the value masked and every other digit hidden."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    a, b = max(line_start, start - SNIPPET), min(line_end, end + SNIPPET)
+    before = re.sub(r"\d", "•", text[a:start])
+    after = re.sub(r"\d", "•", text[end:b])
+    return " ".join(f"{before}{mask(element, text[start:end])}{after}".split())
 
 
 def _names(text: str, index: Index) -> list[tuple[int, int, list[str]]]:
@@ -136,60 +196,150 @@ def _names(text: str, index: Index) -> list[tuple[int, int, list[str]]]:
     return found
 
 
-def _dob_near(text: str, at: int, hits: list[Hit]) -> str | None:
-    after = [h for h in hits if h.element == "dob" and h.start >= at]
-    return iso_date(after[0].value) if after else None
+def _other_names(text: str) -> list[tuple[int, int, str]]:
+    """Names that are cued ("Name: ...") or sit in a name column: people who may not be
+    patients. (start, end, the name as written)."""
+    found = [(m.start(1), m.end(1), m.group(1).strip()) for m in _CUED_NAME.finditer(text)]
+    for line in lines(text):
+        for a, b, head in line.cells:
+            cell = line.text[a:b]
+            if _NAME_HEADER.search(head) and _NAME_CELL.fullmatch(cell):
+                lead = len(cell) - len(cell.lstrip())
+                found.append((line.start + a + lead, line.start + b, cell.strip()))
+    return found
 
 
-def link_text(item: Text, index: Index, scope: Scope) -> None:
-    """Link the values of one text to patients and add them to the scope. Of a message's
-    headers only the subject is read: senders and recipients are the workforce."""
-    scope.texts += 1
+def _near(hits: list[Hit], at: int, element: str) -> Hit | None:
+    after = [h for h in hits if h.element == element and h.start >= at]
+    return after[0] if after else None
+
+
+def _choose(pids: list[str], at: int, hits: list[Hit], index: Index) -> str | None:
+    """One patient among those sharing a name: by the date of birth written after the
+    name, else by the address; None when neither tells them apart."""
+    if len(pids) == 1:
+        return pids[0]
+    dob = _near(hits, at, "dob")
+    if dob is not None:
+        day = iso_date(dob.value)
+        same = [p for p in pids if index.patients[p]["dob"] == day]
+        if len(same) == 1:
+            return same[0]
+        pids = same or pids
+    address = _near(hits, at, "address")
+    if address is not None:
+        key = address_key(address.value)
+        same = [p for p in pids if key and index.patients[p]["address"] == key]
+        if len(same) == 1:
+            return same[0]
+    return None
+
+
+def link_text(item: Text, index: Index) -> list[Finding]:
+    """The findings of one text, each linked to a patient or an unlinked person. Of a
+    message's headers only the subject is read: senders and recipients are the workforce."""
+    text = item.text
     if item.where.endswith("/headers"):
-        subject = [line for line in item.text.splitlines() if line.startswith("Subject:")]
-        item = Text(item.where, "\n".join(subject))
-    hits = recognize(item.text)
-    events: list[tuple[int, str, str | None]] = []  # (position, kind, patient id)
-    for start, _end, pids in _names(item.text, index):
-        if len(pids) > 1:
-            dob = _dob_near(item.text, start, hits)
-            pids = [p for p in pids if dob and str(index.patients[p]["dob"]) == dob] or pids
-        events.append((start, "name", pids[0] if len(pids) == 1 else None))
+        text = "\n".join(line for line in text.splitlines() if line.startswith("Subject:"))
+    hits = recognize(text, index.mrn_pattern)
+    # events: (position, order, person key or None, patient id or None, label, hit)
+    events: list[tuple[int, int, str | None, str | None, str, Hit | None]] = []
+    named: list[tuple[int, int]] = []
+    for start, end, pids in _names(text, index):
+        pid = _choose(pids, start, hits, index)
+        label = text[start:end]
+        named.append((start, end))
+        if pid is not None:
+            events.append((start, 0, pid, pid, "", Hit("name", start, end, label, 1.0)))
+        else:
+            key = index.stranger("name", clean_name(label) or label)
+            note = f"{mask('name', label)} ({len(pids)} patients share this name)"
+            events.append((start, 0, key, None, note, Hit("name", start, end, label, 1.0)))
+    for start, end, label in _other_names(text):
+        if any(a < end and start < b for a, b in named):
+            continue
+        named.append((start, end))
+        key = index.stranger("name", clean_name(label) or label)
+        events.append(
+            (start, 0, key, None, mask("name", label), Hit("name", start, end, label, 1.0))
+        )
     for hit in hits:
         pid = index.identify(hit)
-        events.append((hit.start, "id" if pid else hit.element, pid))
-    current: str | None = None
-    by_pos = {h.start: h for h in hits}
-    for position, kind, pid in sorted(events, key=lambda e: (e[0], e[1] != "name")):
-        if pid is not None:
-            current = pid
-        found = by_pos.get(position)
-        if kind == "name":
-            if pid is not None:
-                _expose(scope, pid, "name", item.where)
-            continue
-        if found is None:
-            continue
-        owner = pid or current
+        events.append((hit.start, 1, pid, pid, "", hit))
+    current: tuple[str, str | None, str] | None = None  # (person, patient id, label)
+    grouped: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    owners: dict[str, tuple[str | None, str]] = {}
+    for position, _order, person, pid, label, hit in sorted(events, key=lambda e: e[:2]):
+        assert hit is not None
+        if person is not None:
+            current = (person, pid, label)
+        owner = current if person is None else (person, pid, label)
         if owner is None:
-            if found.element in ("ssn", "drivers_license", "insurance"):
-                scope.unlinked.append({"element": found.element, "where": item.where})
-            continue
-        _expose(scope, owner, found.element, item.where)
+            if hit.element not in ("ssn", "drivers_license", "insurance"):
+                continue  # a bare phone or date with nobody named: nothing to notify
+            key = index.stranger(hit.element, hit.normal)
+            owner = (key, None, f"unnamed {hit.element} {mask(hit.element, hit.value)}")
+        owners.setdefault(owner[0], (owner[1], owner[2]))
+        grouped.setdefault((owner[0], hit.element), []).append((hit.start, hit.end))
+        del position
+    findings = []
+    for (person, element), spans in grouped.items():
+        pid, label = owners[person]
+        first = spans[0]
+        findings.append(
+            Finding(
+                where=item.where,
+                element=element,
+                person=person,
+                patient_id=pid,
+                label=label,
+                offsets=tuple(spans[:MAX_OFFSETS]),
+                snippet=snippet(text, first[0], first[1], element),
+                when=item.when,
+                occurrences=len(spans),
+            )
+        )
+    return findings
 
 
-def _expose(scope: Scope, patient_id: str, element: str, where: str) -> None:
-    person = scope.people.setdefault(patient_id, Person(patient_id))
-    person.elements.add(element)
-    person.evidence.append((where, element))
+@dataclass
+class Person:
+    """One affected person: what was exposed and where."""
+
+    person: str
+    patient_id: str | None
+    label: str = ""
+    elements: set[str] = field(default_factory=set)
+    evidence: list[tuple[str, str]] = field(default_factory=list)  # (where, element)
+
+
+@dataclass
+class Scope:
+    """A walk's result in memory: the people, the unlinked, and what was not read."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    unlinked: dict[str, Person] = field(default_factory=dict)
+    unscannable: list[dict[str, str]] = field(default_factory=list)
+    texts: int = 0
+
+    def add(self, finding: Finding) -> None:
+        """Count one finding for its person."""
+        into = self.people if finding.patient_id else self.unlinked
+        person = into.setdefault(
+            finding.person, Person(finding.person, finding.patient_id, finding.label)
+        )
+        person.elements.add(finding.element)
+        person.evidence.append((finding.where, finding.element))
 
 
 def scope_items(items: Iterable[Item], index: Index) -> Scope:
-    """The affected people of every item a walk produced."""
+    """The affected people of every item a walk produced (one process, in memory)."""
     scope = Scope()
     for item in items:
         if isinstance(item, Unscannable):
             scope.unscannable.append({"where": item.where, "reason": item.reason})
-        else:
-            link_text(item, index, scope)
+            continue
+        scope.texts += 1
+        for finding in link_text(item, index):
+            scope.add(finding)
     return scope

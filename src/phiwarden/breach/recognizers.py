@@ -137,7 +137,7 @@ class Line:
     cells: tuple[tuple[int, int, str], ...]  # (start, end, header) per cell
 
 
-def _split(text: str) -> Iterator[Line]:
+def lines(text: str) -> Iterator[Line]:
     """Lines, and for tab- or comma-separated tables each cell's column header."""
     header: list[str] | None = None
     sep: str | None = None
@@ -197,7 +197,7 @@ def recognize(text: str, mrn_pattern: str = r"\d{6,10}") -> list[Hit]:
         "mrn": 0.6 if MRN_CUE.search(text) else 0.1,
     }
     hits: list[Hit] = []
-    for line in _split(text):
+    for line in lines(text):
         taken: list[tuple[int, int]] = []
 
         def add(

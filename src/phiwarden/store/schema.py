@@ -248,6 +248,7 @@ patient_links = Table(
 
 # Last, so the monitoring tables (which import ``metadata`` from here) join it whenever the
 # schema is imported: Alembic autogenerate and ``initialise`` then see them too.
+from phiwarden.store import breach_tables as breach_tables  # noqa: E402
 from phiwarden.store import case_tables as case_tables  # noqa: E402
 from phiwarden.store import identity_tables as identity_tables  # noqa: E402
 from phiwarden.store import monitor_tables as monitor_tables  # noqa: E402
