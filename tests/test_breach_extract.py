@@ -93,6 +93,9 @@ def test_every_unscannable_reason_is_listed_and_the_rest_still_read(tmp_path: Pa
     (share / "locked.pdf").write_bytes(locked_pdf.getvalue())
     (share / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not a pdf")
     (share / "mail.msg").write_bytes(b"\xd0\xcf\x11\xe0 outlook")
+    (share / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 legacy word")
+    (share / "letter.rtf").write_bytes(rb"{\rtf1\ansi Member ID\~ABC123456 for \b Pat\b0  Doe}")
+    (share / "empty.txt").write_bytes(b"")
     (share / "notes.txt").write_text("SSN 219-09-9999 for Pat Doe")
     (share / "letters.zip").write_bytes(
         _zip(
@@ -106,7 +109,10 @@ def test_every_unscannable_reason_is_listed_and_the_rest_still_read(tmp_path: Pa
     assert "no OCR" in reasons["scan.png"]
     assert reasons["locked.pdf"] == "the PDF is encrypted"
     assert reasons["broken.pdf"].startswith("corrupt or unreadable")
-    assert "not read yet" in reasons["mail.msg"]
+    assert reasons["mail.msg"].startswith("corrupt or unreadable")
+    assert reasons["old.doc"].startswith("legacy Word .doc files are not read")
+    assert reasons["empty.txt"] == "an empty file"
+    assert "Member ID ABC123456 for Pat Doe" in " ".join(_texts(items).split())
     assert reasons["letters.zip!c.txt"] == "the ZIP member is encrypted"
     assert "ZIP bomb" in reasons["bomb.zip!zeros.txt"]
     text = _texts(items)

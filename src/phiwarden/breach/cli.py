@@ -165,6 +165,9 @@ def breach_scan(
     mrn_pattern: Annotated[
         str | None, typer.Option(help="The hospital's MRN as a regular expression.")
     ] = None,
+    recognizers: Annotated[
+        str, typer.Option(help="fast (default) | presidio (the same recognizers in Presidio)")
+    ] = "fast",
     population: Annotated[
         str | None, typer.Option(help="Add every patient this workforce user opened.")
     ] = None,
@@ -210,6 +213,7 @@ def breach_scan(
                     engine=engine,
                     workers=workers,
                     mrn_pattern=pattern,
+                    recognizer=recognizers,
                     progress=advance,
                 )
         if population:

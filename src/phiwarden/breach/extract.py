@@ -238,12 +238,12 @@ def extract_bytes(
             or data[:3] == b"\xff\xd8\xff"
         ):
             yield from _image(data, where)
+        elif lower.endswith(tuple(_NOT_READ)):
+            yield Unscannable(where, _NOT_READ[Path(lower).suffix])
         elif lower.endswith(".msg") or data[:8] == _OLE:
             yield from _msg(data, where, limits, depth)
         elif lower.endswith(".rtf") or data[:5] == b"{\\rtf":
             yield from _rtf(data, where)
-        elif lower.endswith(tuple(_NOT_READ)):
-            yield Unscannable(where, _NOT_READ[Path(lower).suffix])
         elif b"\x00" in data[:4096]:
             yield Unscannable(where, "a binary file of a format phiwarden does not read")
         else:

@@ -141,7 +141,7 @@ def msg_as_email(data: bytes) -> EmailMessage:
     """An Outlook ``.msg`` as a standard e-mail (ImportError when extract-msg is absent)."""
     import extract_msg
 
-    message = extract_msg.openMsg(io.BytesIO(data))
+    message: Any = extract_msg.openMsg(io.BytesIO(data))
     try:
         mail = EmailMessage()
         for header, value in (
@@ -160,6 +160,7 @@ def msg_as_email(data: bytes) -> EmailMessage:
             mail.set_content(_text(html), subtype="html")
         else:
             mail.set_content("")
+        attachment: Any
         for n, attachment in enumerate(message.attachments, start=1):
             data_ = attachment.data
             name = attachment.longFilename or attachment.shortFilename or f"attachment{n}"

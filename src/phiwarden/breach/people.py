@@ -235,15 +235,33 @@ def _choose(pids: list[str], at: int, hits: list[Hit], index: Index) -> str | No
     return None
 
 
-def link_text(item: Text, index: Index) -> list[Finding]:
+#: how values are recognised: the fast path, phiwarden's recognizers inside Presidio, or
+#: plain Presidio (its default recognizers; for comparison)
+RECOGNIZERS = ("fast", "presidio", "plain-presidio")
+
+
+def recognized(text: str, index: Index, recognizer: str = "fast") -> list[Hit]:
+    """The values in a text, by the chosen recognizers."""
+    if recognizer == "fast":
+        return recognize(text, index.mrn_pattern)
+    from phiwarden.breach import presidio
+
+    if recognizer == "presidio":
+        return presidio.presidio_hits(text, index.mrn_pattern)
+    if recognizer == "plain-presidio":
+        return presidio.plain_hits(text)
+    raise ValueError(f"unknown recognizers {recognizer!r}: use {', '.join(RECOGNIZERS)}")
+
+
+def link_text(item: Text, index: Index, recognizer: str = "fast") -> list[Finding]:
     """The findings of one text, each linked to a patient or an unlinked person. Of a
     message's headers only the subject is read: senders and recipients are the workforce."""
     text = item.text
     if item.where.endswith("/headers"):
         text = "\n".join(line for line in text.splitlines() if line.startswith("Subject:"))
-    hits = recognize(text, index.mrn_pattern)
+    hits = recognized(text, index, recognizer)
     # events: (position, order, person key or None, patient id or None, label, hit)
-    events: list[tuple[int, int, str | None, str | None, str, Hit | None]] = []
+    events: list[tuple[int, int, str | None, str | None, str, Hit]] = []
     named: list[tuple[int, int]] = []
     for start, end, pids in _names(text, index):
         pid = _choose(pids, start, hits, index)
@@ -269,8 +287,7 @@ def link_text(item: Text, index: Index) -> list[Finding]:
     current: tuple[str, str | None, str] | None = None  # (person, patient id, label)
     grouped: dict[tuple[str, str], list[tuple[int, int]]] = {}
     owners: dict[str, tuple[str | None, str]] = {}
-    for position, _order, person, pid, label, hit in sorted(events, key=lambda e: e[:2]):
-        assert hit is not None
+    for _position, _order, person, pid, label, hit in sorted(events, key=lambda e: e[:2]):
         if person is not None:
             current = (person, pid, label)
         owner = current if person is None else (person, pid, label)
@@ -281,7 +298,6 @@ def link_text(item: Text, index: Index) -> list[Finding]:
             owner = (key, None, f"unnamed {hit.element} {mask(hit.element, hit.value)}")
         owners.setdefault(owner[0], (owner[1], owner[2]))
         grouped.setdefault((owner[0], hit.element), []).append((hit.start, hit.end))
-        del position
     findings = []
     for (person, element), spans in grouped.items():
         pid, label = owners[person]
@@ -332,7 +348,7 @@ class Scope:
         person.evidence.append((finding.where, finding.element))
 
 
-def scope_items(items: Iterable[Item], index: Index) -> Scope:
+def scope_items(items: Iterable[Item], index: Index, recognizer: str = "fast") -> Scope:
     """The affected people of every item a walk produced (one process, in memory)."""
     scope = Scope()
     for item in items:
@@ -340,6 +356,6 @@ def scope_items(items: Iterable[Item], index: Index) -> Scope:
             scope.unscannable.append({"where": item.where, "reason": item.reason})
             continue
         scope.texts += 1
-        for finding in link_text(item, index):
+        for finding in link_text(item, index, recognizer):
             scope.add(finding)
     return scope

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from phiwarden.breach.people import Index
+from phiwarden.breach.people import RECOGNIZERS, Index
 from phiwarden.breach.units import Unit, is_mbox, is_pst, plan
 from phiwarden.breach.worker import UnitResult, scan_batch, scan_unit, start, unit_key
 from phiwarden.cases.engine import change
@@ -214,13 +214,15 @@ def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
         yield batch
 
 
-def _pool(units: Iterable[Unit], index: Index, workers: int) -> Iterator[list[UnitResult]]:
+def _pool(
+    units: Iterable[Unit], index: Index, workers: int, recognizer: str
+) -> Iterator[list[UnitResult]]:
     """Scan batches in ``workers`` processes, a few batches in flight at once."""
     if workers <= 1:
         for batch in _batches(units):
-            yield [scan_unit(u, index) for u in batch]
+            yield [scan_unit(u, index, recognizer) for u in batch]
         return
-    with ProcessPoolExecutor(workers, initializer=start, initargs=(index,)) as pool:
+    with ProcessPoolExecutor(workers, initializer=start, initargs=(index, recognizer)) as pool:
         pending: set[Future[list[UnitResult]]] = set()
         for batch in _batches(units):
             pending.add(pool.submit(scan_batch, batch))
@@ -232,7 +234,9 @@ def _pool(units: Iterable[Unit], index: Index, workers: int) -> Iterator[list[Un
             yield future.result()
 
 
-def _spark(units: Iterable[Unit], index: Index, stores: Stores) -> Iterator[list[UnitResult]]:
+def _spark(
+    units: Iterable[Unit], index: Index, stores: Stores, recognizer: str
+) -> Iterator[list[UnitResult]]:
     """Scan on Spark: units go out as pickled rows, each executor scans its partition with
     the same pure function, and the results come back as pickled rows."""
     import pyarrow as pa
@@ -242,7 +246,7 @@ def _spark(units: Iterable[Unit], index: Index, stores: Stores) -> Iterator[list
     def scan_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             out = [
-                pickle.dumps(scan_unit(pickle.loads(raw), index))
+                pickle.dumps(scan_unit(pickle.loads(raw), index, recognizer))
                 for raw in batch.column("unit").to_pylist()
             ]
             yield pa.RecordBatch.from_pydict(
@@ -283,11 +287,14 @@ def scan_paths(
     engine: str = "embedded",
     workers: int | None = None,
     mrn_pattern: str | None = None,
+    recognizer: str = "fast",
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ScanStats:
     """Scan mailboxes, folders and files for an incident; resumes what an earlier run of
     the same paths left undone. The totals of this run."""
+    if recognizer not in RECOGNIZERS:
+        raise ValueError(f"unknown recognizers {recognizer!r}: use {', '.join(RECOGNIZERS)}")
     if engine not in SCAN_ENGINES:
         raise ValueError(f"unknown scan engine {engine!r}: use one of {', '.join(SCAN_ENGINES)}")
     for path in paths:
@@ -317,9 +324,9 @@ def scan_paths(
                 yield unit
 
         results = (
-            _spark(todo(), index, stores)
+            _spark(todo(), index, stores, recognizer)
             if engine == "spark"
-            else _pool(todo(), index, workers or max(1, min(2, os.cpu_count() or 1)))
+            else _pool(todo(), index, workers or max(1, min(2, os.cpu_count() or 1)), recognizer)
         )
         try:
             tick = time.perf_counter()

@@ -42,7 +42,7 @@ def _attachment(where: str, unit_where: str) -> str | None:
     return inner.split("#", 1)[0]
 
 
-def scan_unit(unit: Unit, index: Index) -> UnitResult:
+def scan_unit(unit: Unit, index: Index, recognizer: str = "fast") -> UnitResult:
     """Read one unit and link what it holds to people. Never raises for bad content: a
     part that cannot be read is in ``unscannable``."""
     result = UnitResult(unit_key(unit.where), unit.where, unit.size, 1 if unit.is_message else 0, 0)
@@ -55,24 +55,25 @@ def scan_unit(unit: Unit, index: Index) -> UnitResult:
             if isinstance(item, Unscannable):
                 result.unscannable.append((item.where, item.reason))
             elif isinstance(item, Text):
-                result.findings.extend(link_text(item, index))
+                result.findings.extend(link_text(item, index, recognizer))
     except Exception as exc:  # a bug or a reader's crash loses one unit, listed, not the scan
         result.unscannable.append((unit.where, f"could not be scanned ({type(exc).__name__})"))
     result.attachments = len(attachments)
     return result
 
 
-_INDEX: Index | None = None
+_WORKER: tuple[Index, str] | None = None
 
 
-def start(index: Index) -> None:
+def start(index: Index, recognizer: str = "fast") -> None:
     """A pool worker's initializer: keep the index for every batch it scans."""
-    global _INDEX
-    _INDEX = index
+    global _WORKER
+    _WORKER = (index, recognizer)
 
 
 def scan_batch(units: list[Unit]) -> list[UnitResult]:
     """Scan a batch of units in a pool worker started with :func:`start`."""
-    if _INDEX is None:
+    if _WORKER is None:
         raise RuntimeError("the worker was not started with the patient index")
-    return [scan_unit(unit, _INDEX) for unit in units]
+    index, recognizer = _WORKER
+    return [scan_unit(unit, index, recognizer) for unit in units]

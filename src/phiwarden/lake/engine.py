@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -151,6 +152,9 @@ def _connect_spark(master: str, conf: Mapping[str, str]) -> BaseBackend:
                 # address otherwise hang or warn. Not for clusters, whose executors must
                 # reach the driver.
                 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+                # Python work on executors (the breach scan) runs in this interpreter,
+                # whose environment has phiwarden installed.
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder.master(master)
             for key, value in settings.items():
                 builder = builder.config(key, value)

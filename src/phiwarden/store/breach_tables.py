@@ -59,8 +59,7 @@ breach_units = Table(
     Column("place", Text, nullable=False),
     Column("bytes", Integer, nullable=False),
     Column("done_at", DateTime, nullable=False),
-    comment="Units of a source already scanned (one message, one file): a resumed scan "
-    "skips them.",
+    comment="Units of a source already scanned (one message, one file): a resumed scan skips them.",
 )
 
 breach_findings = Table(

@@ -124,7 +124,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_breach_unscannable_incident", ["incident_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("breach_unscannable", schema=None) as batch_op:
         batch_op.drop_index("ix_breach_unscannable_incident")
