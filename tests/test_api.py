@@ -162,11 +162,39 @@ def _calls(ids: dict[str, str]) -> list[tuple[str, str, Permission, dict[str, An
         ("GET", f"/api/cases/{NO_CASE}/referral", Permission.REFERRAL, None),
         ("GET", "/api/billing/holds?format=csv", Permission.BILLING_READ, None),
         ("POST", "/api/billing/refunds/999999/refunded", Permission.BILLING_EDIT, None),
+        ("GET", "/api/incidents", Permission.BREACH_READ, None),
+        (
+            "POST",
+            "/api/incidents",
+            Permission.BREACH_OPEN,
+            {
+                "title": "Lost laptop",
+                "discovered": "2026-11-20",
+                "type": "loss",
+                "location": "laptop",
+            },
+        ),
+        ("GET", f"/api/incidents/{NO_INCIDENT}", Permission.BREACH_READ, None),
+        (
+            "POST",
+            f"/api/incidents/{NO_INCIDENT}/scans",
+            Permission.BREACH_SCAN,
+            {"paths": ["mailbox.mbox"]},
+        ),
+        ("GET", f"/api/incidents/{NO_INCIDENT}/people", Permission.BREACH_READ, None),
+        ("GET", f"/api/incidents/{NO_INCIDENT}/people/P1", Permission.BREACH_READ, None),
+        (
+            "POST",
+            f"/api/incidents/{NO_INCIDENT}/reviews",
+            Permission.BREACH_REVIEW,
+            {"target": "person", "ref": "P1", "decision": "confirmed"},
+        ),
     ]
 
 
 #: a case number no test opens: the changing routes answer 404 to those allowed to call them
 NO_CASE = "IT-1900-00000"
+NO_INCIDENT = "BR-1900-00000"
 #: the smallest PNG (1x1)
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -1,4 +1,4 @@
-"""Settings from the environment and command-line flags.
+r"""Settings from the environment and command-line flags.
 
 Environment variables (flags override them):
 
@@ -11,6 +11,11 @@ Environment variables (flags override them):
   Spark Connect to a remote cluster.
 - ``PHIWARDEN_CONFIG_DIR``: the hospital's own procedure and casework files (default
   ``DATA/config``).
+- ``PHIWARDEN_EVIDENCE_DIR``: the folder the pages may scan for a breach (mailbox exports,
+  file shares, business associates' lists; default ``DATA/evidence``): the web UI scans
+  only what is under it.
+- ``PHIWARDEN_MRN_PATTERN``: the hospital's MRN as a regular expression, for breach scans
+  (default ``\d{6,10}``).
 - ``PHIWARDEN_BASE_URL``: the address of phiwarden's pages, for links in e-mails.
 - ``PHIWARDEN_SMTP_HOST``, ``_PORT`` (25), ``_TLS`` (``none`` | ``starttls`` | ``ssl``),
   ``_USER``, ``_PASSWORD``, ``_FROM``: the mail server for task notices; without a host
@@ -76,6 +81,12 @@ class Settings:
     def hospital_config(self) -> Path:
         """The hospital's own procedure and casework files."""
         return self.config_dir or self.data_dir / "config"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """The folder the web UI may scan for a breach."""
+        found = os.environ.get("PHIWARDEN_EVIDENCE_DIR")
+        return Path(found).expanduser().resolve() if found else self.data_dir / "evidence"
 
     @property
     def lake_dir(self) -> Path:

@@ -11,6 +11,7 @@ flight at once, so memory stays flat however large the mailbox.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import pickle
 import time
@@ -215,14 +216,17 @@ def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
 
 
 def _pool(
-    units: Iterable[Unit], index: Index, workers: int, recognizer: str
+    units: Iterable[Unit], index: Index, workers: int, recognizer: str, start_method: str | None
 ) -> Iterator[list[UnitResult]]:
     """Scan batches in ``workers`` processes, a few batches in flight at once."""
     if workers <= 1:
         for batch in _batches(units):
             yield [scan_unit(u, index, recognizer) for u in batch]
         return
-    with ProcessPoolExecutor(workers, initializer=start, initargs=(index, recognizer)) as pool:
+    context = multiprocessing.get_context(start_method) if start_method else None
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start, initargs=(index, recognizer)
+    ) as pool:
         pending: set[Future[list[UnitResult]]] = set()
         for batch in _batches(units):
             pending.add(pool.submit(scan_batch, batch))
@@ -271,6 +275,11 @@ def _spark_job(session: Any, chunk: list[Unit], scan_partition: Any) -> list[Uni
     return [pickle.loads(r["result"]) for r in rows.collect()]
 
 
+def default_workers() -> int:
+    """Both cores (at most two processes unless asked)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def source_kind(path: Path) -> str:
     """``mailbox`` for an mbox or PST file, ``files`` for a folder, a ZIP or a file."""
     if path.is_file() and (is_pst(path) or is_mbox(path)):
@@ -288,6 +297,7 @@ def scan_paths(
     workers: int | None = None,
     mrn_pattern: str | None = None,
     recognizer: str = "fast",
+    start_method: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ScanStats:
@@ -326,7 +336,7 @@ def scan_paths(
         results = (
             _spark(todo(), index, stores, recognizer)
             if engine == "spark"
-            else _pool(todo(), index, workers or max(1, min(2, os.cpu_count() or 1)), recognizer)
+            else _pool(todo(), index, workers or default_workers(), recognizer, start_method)
         )
         try:
             tick = time.perf_counter()
@@ -397,12 +407,16 @@ def finish_source(
         )
 
 
+class UnknownIncident(ValueError, LookupError):
+    """No incident with that number (a bad argument on the command line, a 404 on the API)."""
+
+
 def require_incident(stores: Stores, incident_id: str) -> None:
-    """Nothing, or a ValueError that says how to find the incident's number."""
+    """Nothing, or :class:`UnknownIncident` saying how to find the incident's number."""
     from phiwarden.breach.incident import get_incident
 
     with stores.engine.connect() as conn:
         if get_incident(conn, incident_id) is None:
-            raise ValueError(
+            raise UnknownIncident(
                 f"no incident {incident_id}: 'phiwarden breach list' shows the incident numbers"
             )

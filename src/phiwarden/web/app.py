@@ -21,6 +21,7 @@ from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
 from phiwarden.web.api import router as api_router
 from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
+from phiwarden.web.views.breach_pages import router as breach_pages_router
 from phiwarden.web.views.case_pages import router as case_pages_router
 from phiwarden.web.views.pages import router as pages_router
 from phiwarden.web.views.render import SignInRequired
@@ -120,6 +121,7 @@ def create_app(
 
     app.include_router(api_router())
     app.include_router(case_pages_router)
+    app.include_router(breach_pages_router)
     app.include_router(pages_router)
     return app
 

@@ -43,6 +43,10 @@ class Permission(StrEnum):
     WORKFORCE_READ = "workforce:read"
     WATCH_READ = "watch:read"
     WATCH_EDIT = "watch:edit"
+    BREACH_READ = "breach:read"
+    BREACH_OPEN = "breach:open"
+    BREACH_SCAN = "breach:scan"
+    BREACH_REVIEW = "breach:review"
     AUDIT_READ = "audit:read"
     USERS_ADMIN = "users:admin"
 
@@ -75,6 +79,10 @@ MATRIX: dict[Permission, frozenset[Role]] = {
         {R.ADMIN, R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.AUDITOR}
     ),
     Permission.WATCH_EDIT: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.BREACH_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
+    Permission.BREACH_OPEN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.BREACH_SCAN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.BREACH_REVIEW: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
     Permission.AUDIT_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.AUDITOR}),
     Permission.USERS_ADMIN: frozenset({R.ADMIN}),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from phiwarden.web.api import alerts, billing, case_work, cases, flags, people, status
+from phiwarden.web.api import alerts, billing, case_work, cases, flags, incidents, people, status
 
 #: The API's routers; every route of each declares its permission (tests/test_api.py).
 ROUTERS: tuple[APIRouter, ...] = (
@@ -15,6 +15,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     billing.router,
     flags.router,
     people.router,
+    incidents.router,
 )
 PREFIX = "/api"
 

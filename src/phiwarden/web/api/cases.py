@@ -47,7 +47,7 @@ def answering() -> Iterator[None]:
         raise HTTPException(403, str(exc)) from exc
     except engine.Conflict as exc:
         raise HTTPException(409, conflict_body(exc)) from exc
-    except (Refused, documents.BadUpload, ValueError) as exc:
+    except (Refused, documents.BadUpload, ValueError, FileNotFoundError) as exc:
         raise HTTPException(422, str(exc)) from exc
 
 

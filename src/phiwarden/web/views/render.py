@@ -44,6 +44,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/alerts", "Alerts", Permission.ALERTS_READ),
     ("/flags", "Red flags", Permission.FLAGS_READ),
     ("/cases", "Cases", Permission.CASES_READ),
+    ("/incidents", "Incidents", Permission.BREACH_READ),
     ("/tasks", "Tasks", Permission.TASKS_SIGN),
     ("/screen", "Screening", Permission.SCREEN),
     ("/billing", "Billing", Permission.BILLING_READ),

@@ -1,0 +1,122 @@
+"""A breach incident in headless Debian chromium: the privacy officer records the phished
+mailbox, scans it from the evidence folder, sees the affected people and their elements,
+opens one person's evidence and rejects a finding; the reads are in the audit trail."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from conftest import ingest_and_scan
+from phiwarden.store.setup import Stores
+from phiwarden.store.web_tables import audit_log
+from phiwarden.synth.mailbox import write_mailbox
+from phiwarden.web.app import create_app
+from phiwarden.web.users import add_user
+from test_browser import CHROMIUM, PASSWORD, _fits, _free_port
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
+
+
+@pytest.fixture
+def office(
+    stores: Stores, small_hospital: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    import uvicorn
+
+    ingest_and_scan(stores, small_hospital)
+    add_user(stores.engine, "pat", "privacy_officer", PASSWORD)
+    evidence = tmp_path / "evidence"
+    monkeypatch.setenv("PHIWARDEN_EVIDENCE_DIR", str(evidence))
+    truth = write_mailbox(small_hospital / "canonical", evidence, seed=11)
+    (evidence / "README.txt").unlink()
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(stores, tick_seconds=None), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", truth
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_an_incident_from_the_form_to_a_rejected_finding(
+    office: tuple[str, list[dict[str, Any]]], stores: Stores
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    server, truth = office
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(f"{server}/signin")
+        page.fill("input[name=name]", "pat")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        # 1. record the incident
+        page.click("header a:has-text('Incidents')")
+        page.fill("input[name=title]", "Phished billing mailbox")
+        page.select_option("select[name=type]", "hacking")
+        page.select_option("select[name=location]", "email")
+        page.click("button:has-text('Record the incident')")
+        expect(page.locator("h1")).to_contain_text("BR-")
+        incident = page.locator("h1").inner_text().split()[0]
+        # 2. scan the mailbox from the evidence folder; the page refreshes until it is done
+        page.select_option("select[name=path]", "compromised.mbox")
+        page.click("button:has-text('Scan')")
+        expect(page.locator("#people-count")).to_have_text(f"{len(truth):,}", timeout=60_000)
+        expect(page.locator("text=Scanning")).to_have_count(0, timeout=30_000)
+        rows = page.locator("#people tbody tr")
+        expect(rows).to_have_count(min(len(truth), 100))
+        expect(page.locator("#elements .main-svg").first).to_be_visible()
+        assert _fits(page)
+        _shot(page, "incident")
+        # 3. one person's evidence; reject one finding with a reason
+        with_ssn = page.locator("#people tbody tr:has(.pill:text-is('ssn')) a").first
+        name = with_ssn.inner_text()
+        with_ssn.click()
+        expect(page.locator("h1")).to_contain_text(name)
+        ssn_row = page.locator("#evidence tbody tr:has(.pill:text-is('ssn'))").first
+        expect(ssn_row.locator("code")).to_contain_text("***-**-")
+        ssn_row.locator("input[name=reason]").fill("that number is the guarantor's")
+        ssn_row.locator("button:has-text('Reject')").click()
+        expect(page.locator("#evidence tbody tr:has(.pill:text-is('ssn'))").first).to_contain_text(
+            "rejected"
+        )
+        _shot(page, "incident-person")
+        page.click(f"a:has-text('{incident}')")
+        row = page.locator(f"#people tbody tr:has(a:text-is('{name}'))")
+        expect(row).not_to_contain_text("ssn")
+        browser.close()
+    with stores.engine.connect() as conn:
+        reads = conn.execute(
+            select(audit_log.c.action, audit_log.c.object_type).where(audit_log.c.actor == "pat")
+        ).all()
+    assert ("read", "incident") in reads and ("read", "incident_person") in reads
+    assert ("review", "incident") in reads and ("scan", "incident") in reads
