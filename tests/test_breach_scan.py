@@ -65,6 +65,11 @@ def test_the_phished_mailbox_scanned_in_a_pool_gives_the_ground_truth(
     want = {str(t["mrn"]): set(t["elements"]) for t in truth}  # type: ignore[call-overload]
     assert _truth(found) == want
     assert found["unscannable"] == [] and found["unlinked"] == []
+    eml = _incident(stores)  # the same messages, one .eml file each
+    by_file = scan_paths(stores, eml, [tmp_path / "compromised-eml"], actor="pat", workers=2)
+    assert by_file.messages == stats.messages and by_file.attachments == stats.attachments
+    with stores.engine.connect() as conn:
+        assert _truth(scope(conn, eml)) == want
     person = found["people"][0]
     assert person["first_seen"] and person["last_seen"] >= person["first_seen"]
     assert case is not None and any(

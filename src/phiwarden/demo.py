@@ -143,11 +143,77 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
     _print_caught(console, stores, truth)
     console.rule("casework")
     _casework(console, stores, truth)
+    console.rule("breach")
+    _breach(console, stores, out_dir / "mailbox", truth)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return stores
 
 
 DEMO_USER = "demo"
+
+
+def _breach(console: Console, stores: Stores, mailbox: Path, truth: dict[str, Any]) -> None:
+    """Record the phished-mailbox incident (seed 004), scan the mailbox, and say how many
+    people and how many with an SSN were found, against the generator's ground truth."""
+    import re
+    from datetime import date
+
+    from phiwarden.breach.incident import Incident, list_incidents, open_incident
+    from phiwarden.breach.scan import scan_paths
+    from phiwarden.breach.scope import scope
+
+    box = mailbox / "compromised.mbox"
+    if not box.exists():
+        console.print("breach: no phished mailbox in this synthetic hospital")
+        return
+    readme = (mailbox / "README.txt").read_text()
+    days = dict(
+        re.findall(r"(first unauthorised sign-in|discovery date\)): (\d{4}-\d{2}-\d{2})", readme)
+    )
+    title = "Phished staff mailbox (synthetic)"
+    with stores.engine.connect() as conn:
+        known = [i["incident"] for i in list_incidents(conn) if i["title"] == title]
+    incident_id = (
+        known[0]
+        if known
+        else open_incident(
+            stores,
+            Incident(
+                title=title,
+                discovered=date.fromisoformat(days["discovery date)"]),
+                type="hacking",
+                location="email",
+                occurred_from=date.fromisoformat(days["first unauthorised sign-in"]),
+                occurred_to=date.fromisoformat(days["discovery date)"]),
+                description="A billing employee entered their password on a phishing page; "
+                "the attacker could read every message in the mailbox.",
+            ),
+            actor=DEMO_USER,
+        )
+    )
+    with progress_bar() as progress:
+        size = box.stat().st_size
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            progress("breach scan (bytes)", done, size)
+
+        stats = scan_paths(stores, incident_id, [box], actor=DEMO_USER, progress=advance)
+    with stores.engine.connect() as conn:
+        found = scope(conn, incident_id)
+    people = found["people"]
+    with_ssn = sum(1 for p in people if "ssn" in p["elements"])
+    exposed = {str(t["mrn"]) for t in truth.get("mailbox", [])}
+    hit = len(exposed & {str(p["mrn"]) for p in people})
+    console.print(
+        f"breach {incident_id} (phished mailbox, {box.stat().st_size / 1e6:.1f} MB, "
+        f"{stats.messages:,} messages scanned in {stats.seconds:.1f} s): "
+        f"{len(people):,} people found, {with_ssn:,} with an SSN exposed; "
+        f"{len(found['unlinked']):,} unlinked, {len(found['unscannable']):,} unscannable; "
+        f"ground truth {len(exposed):,} ({hit:,} found)"
+    )
 
 
 def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ import email
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from pathlib import Path
 from typing import Literal
 
@@ -179,7 +178,7 @@ def read_unit(unit: Unit, limits: Limits | None = None) -> Iterator[Item]:
         yield from _dated(extract_bytes(Path(unit.path).name, data, unit.where, limits), unit.when)
         return
     try:
-        message = email.message_from_bytes(data, policy=policy.default)
+        message = email.message_from_bytes(data)
     except Exception as exc:
         yield Unscannable(unit.where, f"corrupt message ({type(exc).__name__})")
         return

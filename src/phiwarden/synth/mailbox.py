@@ -430,7 +430,8 @@ def _people(
 
 
 def write_mailbox(canonical_dir: Path, out_dir: Path, seed: int) -> list[dict[str, object]]:
-    """Write ``compromised.mbox`` and ``README.txt``; return the exposed patients.
+    """Write ``compromised.mbox``, the same messages as ``compromised-eml/*.eml``, and
+    ``README.txt``; return the exposed patients.
 
     The result has one ``{"mrn", "elements"}`` entry per exposed patient, sorted by MRN,
     ``elements`` the sorted union of what the mailbox shows about them (from ELEMENTS).
@@ -506,9 +507,15 @@ def write_mailbox(canonical_dir: Path, out_dir: Path, seed: int) -> list[dict[st
     path = out_dir / "compromised.mbox"
     path.unlink(missing_ok=True)
     mbox = mailbox.mbox(path, create=True)
+    eml = out_dir / "compromised-eml"
+    eml.mkdir(exist_ok=True)
+    for old in eml.glob("*.eml"):
+        old.unlink()
     ordered = sorted(box.mails, key=lambda m: (m.when, m.subject))
     for number, mail in enumerate(ordered, start=1):
-        mbox.add(_message(mail, number, seed, domain))
+        message = _message(mail, number, seed, domain)
+        mbox.add(message)
+        (eml / f"{number:05d}.eml").write_bytes(message.as_bytes(unixfrom=False))
     mbox.flush()
     mbox.close()
     (out_dir / "README.txt").write_text(
@@ -521,7 +528,8 @@ Unauthorised access detected and stopped (discovery date): {discovered.isoformat
 The attacker could read every message in the mailbox: {len(ordered)} messages,
 {sum(len(m.attachments) for m in ordered)} attachments (XLSX, CSV, PDF, DOCX).
 Patients whose information appears in the mailbox: {len(box.exposure.by_mrn)}.
-Generated with seed {seed}. File: compromised.mbox (standard mbox).
+Generated with seed {seed}. Files: compromised.mbox (standard mbox), and the same
+messages one per file in compromised-eml/ (.eml, RFC 5322).
 """,
         encoding="utf-8",
     )
