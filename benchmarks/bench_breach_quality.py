@@ -81,12 +81,8 @@ def main() -> None:
             }
             for element in elements:
                 tp = sum(1 for m in want if element in want[m] and element in got.get(m, set()))
-                fn = sum(
-                    1 for m in want if element in want[m] and element not in got.get(m, set())
-                )
-                fp = sum(
-                    1 for m in got if element in got[m] and element not in want.get(m, set())
-                )
+                fn = sum(1 for m in want if element in want[m] and element not in got.get(m, set()))
+                fp = sum(1 for m in got if element in got[m] and element not in want.get(m, set()))
                 rows[recognizer][f"{element} recall / precision"] = (
                     f"{tp / max(1, tp + fn):.4f} / {tp / max(1, tp + fp):.4f}"
                 )

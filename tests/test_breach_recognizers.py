@@ -81,3 +81,16 @@ def test_on_the_phished_mailbox_every_exposed_identifier_is_found(
         exposed = [p for p in truth if element in p["elements"]]  # type: ignore[operator]
         got = [p for p in exposed if value(patients[str(p["mrn"])]) in found.get(element, set())]
         assert exposed and len(got) / len(exposed) >= 0.98, (element, len(got), len(exposed))
+
+
+def test_a_drivers_licence_needs_a_cue_and_some_states_layout() -> None:
+    from phiwarden.breach.licences import states_for
+
+    assert {"CA", "NY"} <= set(states_for("D1234567"))
+    assert "FL" in states_for("S123-456-78-901-0")
+    found = [(h.element, h.value) for h in recognize("Driver's license D1234567, seen")]
+    assert found == [("drivers_license", "D1234567")]
+    assert not [
+        h for h in recognize("Driver's license ABCD12, seen") if h.element == "drivers_license"
+    ]
+    assert not [h for h in recognize("order D1234567 shipped") if h.element == "drivers_license"]

@@ -14,6 +14,7 @@ own, keyed by its hash.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -151,11 +152,15 @@ def mask(element: str, value: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:1]}•••@{domain}"
     if element == "address":
-        return re.sub(r"\d", "•", value)
+        return value.translate(_HIDE_DIGITS)
     if element == "name":
         words = value.replace(",", " ").split()
         return " ".join(w[:1] + "." for w in words[:-1]) + (" " + words[-1] if words else "")
     return f"[{element}]"
+
+
+#: every digit as a dot: what a snippet shows of the values around the one it is about
+_HIDE_DIGITS = str.maketrans("0123456789", "•" * 10)
 
 
 def snippet(text: str, start: int, end: int, element: str) -> str:
@@ -164,9 +169,15 @@ def snippet(text: str, start: int, end: int, element: str) -> str:
     line_end = text.find("\n", end)
     line_end = len(text) if line_end == -1 else line_end
     a, b = max(line_start, start - SNIPPET), min(line_end, end + SNIPPET)
-    before = re.sub(r"\d", "•", text[a:start])
-    after = re.sub(r"\d", "•", text[end:b])
+    before = text[a:start].translate(_HIDE_DIGITS)
+    after = text[end:b].translate(_HIDE_DIGITS)
     return " ".join(f"{before}{mask(element, text[start:end])}{after}".split())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean(word: str) -> str | None:
+    """A word of a name in the index's form (cached: a table repeats its names)."""
+    return clean_name(word)
 
 
 def _names(text: str, index: Index) -> list[tuple[int, int, list[str]]]:
@@ -189,7 +200,7 @@ def _names(text: str, index: Index) -> list[tuple[int, int, list[str]]]:
                     break
             elif between not in (" ", ", ", ". "):
                 break
-            key = f"{clean_name(first.group(0))} {clean_name(words[j].group(0))}"
+            key = f"{_clean(first.group(0))} {_clean(words[j].group(0))}"
             if key in index.by_name:
                 found.append((first.start(), words[j].end(), index.by_name[key]))
                 break

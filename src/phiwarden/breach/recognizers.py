@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from phiwarden.breach.licences import fits_a_state
+
 THRESHOLD = 0.5
 #: how far before a match (characters) a cue word still counts on the same line
 WINDOW = 40
@@ -128,6 +130,9 @@ IDENT = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass(frozen=True)
 class Line:
     """One line of text, with the header cue of each of its cells when it is a table row."""
@@ -183,10 +188,6 @@ def _nearest(line: Line, start: int, cues: dict[str, re.Pattern[str]]) -> str | 
     return best[1] if best else None
 
 
-def _in_line(line: Line, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
-    yield from pattern.finditer(line.text)
-
-
 def recognize(text: str, mrn_pattern: str = r"\d{6,10}") -> list[Hit]:
     """Every element found in ``text`` at or above the threshold, in text order."""
     mrn = re.compile(rf"(?<![A-Za-z0-9]){mrn_pattern}(?![A-Za-z0-9])")
@@ -212,26 +213,31 @@ def recognize(text: str, mrn_pattern: str = r"\d{6,10}") -> list[Hit]:
                 taken.append((a, b))
                 hits.append(Hit(element, line.start + a, line.start + b, m.group(0), score))
 
-        for m in _in_line(line, EMAIL):
-            add("email", m, 0.9)
-        for m in _in_line(line, SSN):
+        if "@" in line.text:
+            for m in EMAIL.finditer(line.text):
+                add("email", m, 0.9)
+        if not _DIGIT.search(line.text):
+            continue  # every other element has a digit in it
+        for m in SSN.finditer(line.text):
             dashed = bool(m.group(2))
             cued = _cued(line, m.start(), SSN_CUE)
             add("ssn", m, (0.6 if dashed else 0.2) + (0.35 if cued else 0.0))
-        for m in _in_line(line, DATE):
+        for m in DATE.finditer(line.text):
             add("dob", m, 0.85 if _cued(line, m.start(), DOB_CUE) else anywhere["dob"])
-        for m in _in_line(line, PHONE):
+        for m in PHONE.finditer(line.text):
             add("phone", m, 0.7)
         cues = {"insurance": MEMBER_CUE, "drivers_license": DL_CUE, "mrn": MRN_CUE}
-        for m in _in_line(line, IDENT):
+        for m in IDENT.finditer(line.text):
             element = _nearest(line, m.start(), cues)
+            if element == "drivers_license" and not fits_a_state(m.group(0)):
+                continue  # a licence has some state's layout (breach/licences.py)
             if element and element != "mrn":  # a licence or member id before a bare MRN
                 add(element, m, 0.8)
-        for m in _in_line(line, mrn):
+        for m in mrn.finditer(line.text):
             add("mrn", m, 0.85 if _cued(line, m.start(), MRN_CUE) else anywhere["mrn"])
-        for m in _in_line(line, ADDRESS):
+        for m in ADDRESS.finditer(line.text):
             add("address", m, 0.75)
-        for m in _in_line(line, ICD10):
+        for m in ICD10.finditer(line.text):
             near = line.text[max(0, m.start() - 1) : m.end() + 1]
             cued = _cued(line, m.start(), DX_CUE) or (near.startswith("(") and near.endswith(")"))
             add("clinical", m, 0.8 if cued else 0.2)
