@@ -14,6 +14,7 @@ own, keyed by its hash.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
@@ -220,24 +221,35 @@ def _other_names(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _near(hits: list[Hit], at: int, element: str) -> Hit | None:
-    after = [h for h in hits if h.element == element and h.start >= at]
-    return after[0] if after else None
+class _Near:
+    """The first value of an element at or after a position (hits are in text order)."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.by: dict[str, tuple[list[int], list[Hit]]] = {}
+        for hit in hits:
+            starts, found = self.by.setdefault(hit.element, ([], []))
+            starts.append(hit.start)
+            found.append(hit)
+
+    def __call__(self, at: int, element: str) -> Hit | None:
+        starts, found = self.by.get(element, ([], []))
+        i = bisect.bisect_left(starts, at)
+        return found[i] if i < len(found) else None
 
 
-def _choose(pids: list[str], at: int, hits: list[Hit], index: Index) -> str | None:
+def _choose(pids: list[str], at: int, near: _Near, index: Index) -> str | None:
     """One patient among those sharing a name: by the date of birth written after the
     name, else by the address; None when neither tells them apart."""
     if len(pids) == 1:
         return pids[0]
-    dob = _near(hits, at, "dob")
+    dob = near(at, "dob")
     if dob is not None:
         day = iso_date(dob.value)
         same = [p for p in pids if index.patients[p]["dob"] == day]
         if len(same) == 1:
             return same[0]
         pids = same or pids
-    address = _near(hits, at, "address")
+    address = near(at, "address")
     if address is not None:
         key = address_key(address.value)
         same = [p for p in pids if key and index.patients[p]["address"] == key]
@@ -273,9 +285,10 @@ def link_text(item: Text, index: Index, recognizer: str = "fast") -> list[Findin
     hits = recognized(text, index, recognizer)
     # events: (position, order, person key or None, patient id or None, label, hit)
     events: list[tuple[int, int, str | None, str | None, str, Hit]] = []
-    named: list[tuple[int, int]] = []
+    named: list[tuple[int, int]] = []  # sorted, not overlapping
+    near = _Near(hits)
     for start, end, pids in _names(text, index):
-        pid = _choose(pids, start, hits, index)
+        pid = _choose(pids, start, near, index)
         label = text[start:end]
         named.append((start, end))
         if pid is not None:
@@ -284,10 +297,12 @@ def link_text(item: Text, index: Index, recognizer: str = "fast") -> list[Findin
             key = index.stranger("name", clean_name(label) or label)
             note = f"{mask('name', label)} ({len(pids)} patients share this name)"
             events.append((start, 0, key, None, note, Hit("name", start, end, label, 1.0)))
+    named.sort()
     for start, end, label in _other_names(text):
-        if any(a < end and start < b for a, b in named):
-            continue
-        named.append((start, end))
+        i = bisect.bisect_left(named, (end, end))
+        if i and named[i - 1][1] > start:
+            continue  # overlaps a name already read (intervals are sorted and disjoint)
+        bisect.insort(named, (start, end))
         key = index.stranger("name", clean_name(label) or label)
         events.append(
             (start, 0, key, None, mask("name", label), Hit("name", start, end, label, 1.0))
