@@ -68,10 +68,11 @@ def ordinary_mail(seed: int = 7) -> list[bytes]:
     from phiwarden.synth import mailbox_documents as docs
 
     rng = np.random.default_rng(seed)
-    words = (
-        "the quarterly review of staffing budget parking facilities training schedule update "
-        "committee policy room floor meeting agenda quality safety project team"
-    ).split(" ")
+    words = [
+        *("the", "quarterly", "review", "of", "staffing", "budget", "parking", "facilities"),
+        *("training", "schedule", "update", "committee", "policy", "room", "floor"),
+        *("meeting", "agenda", "quality", "safety", "project", "team"),
+    ]
 
     def prose(n: int) -> str:
         return " ".join(words[int(i)] for i in rng.integers(0, len(words), n)).capitalize() + "."
