@@ -18,17 +18,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
+from phished import phished_hospital
 from phiwarden.breach.extract import Text, extract_path
 from phiwarden.breach.people import Index, scope_items
-from phiwarden.config import load_settings
-from phiwarden.ingest.run import run_ingest
-from phiwarden.store.setup import initialise
-from phiwarden.synth import generate
-from phiwarden.synth.mailbox import write_mailbox
-from phiwarden.synth.spec import SynthSpec
 
 
 def main() -> None:
@@ -38,18 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        generate(
-            d / "h", replace(SynthSpec.size(args.size, seed=args.seed), formats=("canonical",))
-        )
-        stores, _ = initialise(load_settings(d / "data", f"sqlite:///{d / 's.db'}"))
-        run_ingest(
-            [d / "h" / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        truth = write_mailbox(d / "h" / "canonical", d / "mb", seed=args.seed)
-        mbox = d / "mb" / "compromised.mbox"
+        stores, mbox, truth = phished_hospital(d, args.size, args.seed)
         index = Index.load(stores.engine, stores.protector)
         size = mbox.stat().st_size
         t = time.perf_counter()

@@ -17,20 +17,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from measure import PeakRss
+from phished import phished_hospital
 from phiwarden.breach.incident import Incident, open_incident
 from phiwarden.breach.scan import default_workers, scan_paths
 from phiwarden.breach.scope import scope
 from phiwarden.breach.units import plan, read_unit
-from phiwarden.config import load_settings
-from phiwarden.ingest.run import run_ingest
-from phiwarden.store.setup import initialise
-from phiwarden.synth import generate
-from phiwarden.synth.mailbox import write_mailbox
-from phiwarden.synth.spec import SynthSpec
 
 
 def _grow(one: Path, target: Path, mb: int, ordinary: list[bytes] | None = None) -> int:
@@ -162,18 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        generate(
-            d / "h", replace(SynthSpec.size(args.size, seed=args.seed), formats=("canonical",))
-        )
-        stores, _ = initialise(load_settings(d / "data", f"sqlite:///{d / 's.db'}"))
-        run_ingest(
-            [d / "h" / "canonical"],
-            engine=stores.engine,
-            protector=stores.protector,
-            lake_dir=stores.settings.lake_dir,
-        )
-        write_mailbox(d / "h" / "canonical", d / "mb", seed=args.seed)
-        one = d / "mb" / "compromised.mbox"
+        stores, one, _truth = phished_hospital(d, args.size, args.seed)
         kinds: dict[str, int] = {}
         for unit in plan(one):
             for item in read_unit(unit):

@@ -4,6 +4,7 @@ same work with JavaScript switched off; no page wider than a laptop screen."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -38,12 +39,20 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(stores: Stores, small_hospital: Path) -> Iterator[str]:
-    import uvicorn
 
     analyse(stores, small_hospital)
     add_user(stores.engine, "ivy", "investigator", PASSWORD)
+    with serving(create_app(stores)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; its base URL."""
+    import uvicorn
+
     port = _free_port()
-    config = uvicorn.Config(create_app(stores), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -51,9 +60,11 @@ def server(stores: Stores, small_hospital: Path) -> Iterator[str]:
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_investigator_decides_an_alert_in_the_browser(server: str, stores: Stores) -> None:

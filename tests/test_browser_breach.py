@@ -5,8 +5,6 @@ opens one person's evidence and rejects a finding; the reads are in the audit tr
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from phiwarden.store.web_tables import audit_log
 from phiwarden.synth.mailbox import write_mailbox
 from phiwarden.web.app import create_app
 from phiwarden.web.users import add_user
-from test_browser import CHROMIUM, PASSWORD, _fits, _free_port
+from test_browser import CHROMIUM, PASSWORD, _fits, serving
 
 pytestmark = [
     pytest.mark.e2e,
@@ -35,28 +33,14 @@ SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
 def office(
     stores: Stores, small_hospital: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    import uvicorn
-
     ingest_and_scan(stores, small_hospital)
     add_user(stores.engine, "pat", "privacy_officer", PASSWORD)
     evidence = tmp_path / "evidence"
     monkeypatch.setenv("PHIWARDEN_EVIDENCE_DIR", str(evidence))
     truth = write_mailbox(small_hospital / "canonical", evidence, seed=11)
     (evidence / "README.txt").unlink()
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(stores, tick_seconds=None), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", truth
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(stores, tick_seconds=None)) as url:
+        yield url, truth
 
 
 def _shot(page: Any, name: str) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from phiwarden.store.setup import Stores
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web.app import create_app
 from phiwarden.web.users import add_user
-from test_browser import CHROMIUM, PASSWORD, _fits, _free_port
+from test_browser import CHROMIUM, PASSWORD, _fits, serving
 from test_cases import image, pdf
 
 pytestmark = [
@@ -38,8 +36,6 @@ SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
 
 @pytest.fixture
 def desk(stores: Stores, small_hospital: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    import uvicorn
-
     ingest_and_scan(stores, small_hospital)
     add_user(stores.engine, "rita", "registrar", PASSWORD)
     add_user(stores.engine, "pat", "privacy_officer", PASSWORD)
@@ -51,20 +47,8 @@ def desk(stores: Stores, small_hospital: Path) -> Iterator[tuple[str, dict[str, 
             select(red_flags.c.flag_id).where(red_flags.c.registration_id == t["registration_id"])
         ).scalar_one()
         victim = dict(conn.execute(select(p).where(p.c.mrn == t["mrn"])).mappings().one())
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(stores, tick_seconds=None), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", {"flag_id": flag_id, "victim": victim}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(stores, tick_seconds=None)) as url:
+        yield url, {"flag_id": flag_id, "victim": victim}
 
 
 def _sign_in(browser: Any, server: str, name: str) -> Any:

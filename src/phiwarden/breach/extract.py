@@ -99,7 +99,8 @@ def html_text(html: str) -> str:
     return "".join(parser.parts)
 
 
-def _decode(data: bytes) -> str:
+def decode(data: bytes) -> str:
+    """Bytes of unknown encoding as text: UTF-8, else Windows-1252, else Latin-1."""
     for charset in ("utf-8", "cp1252"):
         try:
             return data.decode(charset)
@@ -133,7 +134,7 @@ def _pdf(data: bytes, where: str) -> Iterator[Item]:
 def _rtf(data: bytes, where: str) -> Iterator[Item]:
     from striprtf.striprtf import rtf_to_text
 
-    yield Text(where, rtf_to_text(_decode(data), errors="ignore"))
+    yield Text(where, rtf_to_text(decode(data), errors="ignore"))
 
 
 def ocr_available() -> bool:
@@ -264,7 +265,7 @@ def extract_bytes(
         ):
             yield from extract_message(email.message_from_bytes(data), where, limits, depth + 1)
         elif lower.endswith((".htm", ".html")):
-            yield Text(where, html_text(_decode(data)))
+            yield Text(where, html_text(decode(data)))
         elif (
             lower.endswith(_IMAGES)
             or data[:4] in (b"\x89PNG", b"GIF8")
@@ -280,7 +281,7 @@ def extract_bytes(
         elif b"\x00" in data[:4096]:
             yield Unscannable(where, "a binary file of a format phiwarden does not read")
         else:
-            yield Text(where, _decode(data))
+            yield Text(where, decode(data))
     except Exception as exc:  # a corrupt part never stops the walk; it is listed instead
         yield Unscannable(where, f"corrupt or unreadable ({type(exc).__name__})")
 
@@ -357,7 +358,7 @@ def _part_text(part: Message) -> str:
     try:
         text = data.decode(charset, errors="replace")
     except LookupError:
-        text = _decode(data)
+        text = decode(data)
     return html_text(text) if part.get_content_type() == "text/html" else text
 
 

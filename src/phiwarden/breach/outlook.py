@@ -19,6 +19,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from phiwarden.breach.extract import decode
+
 MSG_EXTRA = "the optional extract-msg package is not installed (pip install 'phiwarden[msg]')"
 
 
@@ -34,14 +36,17 @@ class PstMessage:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bytes):
-        for charset in ("utf-8", "cp1252"):
-            try:
-                return value.decode(charset)
-            except UnicodeDecodeError:
-                continue
-        return value.decode("latin-1")
-    return str(value)
+    return decode(value) if isinstance(value, bytes) else str(value)
+
+
+def _body(mail: EmailMessage, plain: Any, html: Any) -> None:
+    """The message's body: its plain text, else its HTML, else empty."""
+    if plain:
+        mail.set_content(_text(plain))
+    elif html:
+        mail.set_content(_text(html), subtype="html")
+    else:
+        mail.set_content("")
 
 
 def _attachment(item: Any, n: int) -> tuple[str, bytes]:
@@ -70,13 +75,7 @@ def _as_email(message: Any, unreadable: list[str]) -> EmailMessage:
     when = message.delivery_time or message.client_submit_time
     if isinstance(when, datetime):
         mail["Date"] = format_datetime(when)
-    plain, html = message.plain_text_body, message.html_body
-    if plain:
-        mail.set_content(_text(plain))
-    elif html:
-        mail.set_content(_text(html), subtype="html")
-    else:
-        mail.set_content("")
+    _body(mail, message.plain_text_body, message.html_body)
     for n in range(message.number_of_attachments):
         try:
             name, data = _attachment(message.get_attachment(n), n + 1)
@@ -153,13 +152,7 @@ def msg_as_email(data: bytes) -> EmailMessage:
             if value:
                 mail[header] = " ".join(str(value).split())
         body = message.body
-        html = None if body else message.htmlBody
-        if body:
-            mail.set_content(_text(body))
-        elif html:
-            mail.set_content(_text(html), subtype="html")
-        else:
-            mail.set_content("")
+        _body(mail, body, None if body else message.htmlBody)
         attachment: Any
         for n, attachment in enumerate(message.attachments, start=1):
             data_ = attachment.data

@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,19 +20,12 @@ from phiwarden.breach.categories import LOCATIONS, TYPES
 from phiwarden.breach.incident import Incident, get_incident, list_incidents, open_incident
 from phiwarden.breach.people import ELEMENTS
 from phiwarden.web import scan_jobs
-from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
-from phiwarden.web.views.render import check_csrf, page, render
+from phiwarden.web.views.render import check_csrf, page, refused, render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 100
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text[:400])
 
 
 @router.get("/incidents", response_class=HTMLResponse)
@@ -83,7 +77,7 @@ def incidents_open(
         )
         incident_id = open_incident(stores, incident, actor=caller.name)
     except ValueError as exc:
-        return RedirectResponse(f"/incidents?error={_quote(str(exc))}", status_code=303)
+        return RedirectResponse(f"/incidents?error={quote(str(exc)[:400])}", status_code=303)
     record(stores, caller, "open", "incident", incident_id)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
@@ -159,26 +153,23 @@ def incident_scan(
     """Start a scan from the incident page."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    try:
-        with answering():
-            scan_jobs.start_scan(
-                stores,
-                incident_id,
-                scan_jobs.ScanRequest(
-                    tuple(p for p in path if p),
-                    population_user or None,
-                    date.fromisoformat(since) if since else None,
-                    date.fromisoformat(until) if until else None,
-                    people_list or None,
-                ),
-                caller.name,
-            )
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            raise
-        return RedirectResponse(
-            f"/incidents/{incident_id}?error={_quote(str(exc.detail))}", status_code=303
-        )
+    back = refused(
+        f"/incidents/{incident_id}",
+        lambda: scan_jobs.start_scan(
+            stores,
+            incident_id,
+            scan_jobs.ScanRequest(
+                tuple(p for p in path if p),
+                population_user or None,
+                date.fromisoformat(since) if since else None,
+                date.fromisoformat(until) if until else None,
+                people_list or None,
+            ),
+            caller.name,
+        ),
+    )
+    if back is not None:
+        return back
     record(stores, caller, "scan", "incident", incident_id, {"paths": path})
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
@@ -233,20 +224,19 @@ def incident_review(
     check_csrf(request, csrf)
     stores = stores_of(request)
     back = f"/incidents/{incident_id}/people/{person}"
-    try:
-        with answering():
-            scoping.review(
-                stores,
-                incident_id,
-                target,  # type: ignore[arg-type]
-                ref,
-                decision,
-                reviewer=caller.name,
-                reason=reason,
-            )
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            raise
-        return RedirectResponse(f"{back}?error={_quote(str(exc.detail))}", status_code=303)
+    sent_back = refused(
+        back,
+        lambda: scoping.review(
+            stores,
+            incident_id,
+            target,  # type: ignore[arg-type]
+            ref,
+            decision,
+            reviewer=caller.name,
+            reason=reason,
+        ),
+    )
+    if sent_back is not None:
+        return sent_back
     record(stores, caller, "review", "incident", incident_id, {"target": target, "ref": ref})
     return RedirectResponse(back, status_code=303)

@@ -17,10 +17,9 @@ from phiwarden.cases import actions, billing, casefile, documents, theft, transi
 from phiwarden.cases.effects import Refused
 from phiwarden.cases.engine import load_procedure
 from phiwarden.monitor import queue as review_queue
-from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
-from phiwarden.web.views.render import check_csrf, page, render
+from phiwarden.web.views.render import check_csrf, page, refused, render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -109,22 +108,11 @@ def _act(
     request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], Any]
 ) -> Response:
     """Run a change from a form; back to the case, with the reason if it was refused."""
-    try:
-        with answering():
-            run()
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            raise
-        detail = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
-        return RedirectResponse(f"/cases/{case_id}?error={_quote(detail)}", status_code=303)
+    back = refused(f"/cases/{case_id}", run)
+    if back is not None:
+        return back
     record(stores_of(request), caller, what, "case", case_id)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text[:400])
 
 
 @router.post("/cases/{case_id}/act")

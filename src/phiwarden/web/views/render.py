@@ -4,11 +4,12 @@ header's links for the role, rendering with the session's CSRF token, and checki
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from phiwarden import __version__
@@ -70,3 +71,22 @@ def render(request: Request, name: str, **context: Any) -> HTMLResponse:
 def check_csrf(request: Request, token: str) -> None:
     if not token or not secrets.compare_digest(token, getattr(request.state, "csrf", "")):
         raise HTTPException(403, "the form is stale: reload the page and try again")
+
+
+def refused(back: str, run: Callable[[], Any]) -> RedirectResponse | None:
+    """Run a change from a form: None when it went through, else a redirect to ``back``
+    carrying the reason it was refused (a 404 is raised as it is)."""
+    from urllib.parse import quote
+
+    from phiwarden.web.api.cases import answering
+
+    try:
+        with answering():
+            run()
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise
+        detail = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
+        joiner = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{joiner}error={quote(detail[:400])}", status_code=303)
+    return None
