@@ -20,9 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from phiwarden.domain import canonical as c
 from phiwarden.synth import mailbox_documents as docs
 from phiwarden.synth.export_io import Row, load_rows
 from phiwarden.synth.mailbox_documents import PatientPHI
+from phiwarden.synth.mailbox_messages import CHATTER, Mail, cast, render
 
 ELEMENTS: tuple[str, ...] = (
     "name",
@@ -46,59 +45,6 @@ ELEMENTS: tuple[str, ...] = (
 #: The synthetic health system's clock offset used in message dates (US Central, standard).
 TZ = timezone(timedelta(hours=-6))
 _ROWS_PER_BULK = 150
-_CHATTER: tuple[tuple[str, str], ...] = (
-    (
-        "Staff meeting moved to Thursday",
-        "The monthly staff meeting moves to Thursday at 2pm "
-        "in conference room B. Agenda to follow.",
-    ),
-    (
-        "Parking garage level 2 closed",
-        "Facilities will restripe level 2 this weekend; please use the surface lot.",
-    ),
-    ("Timecards due Monday", "Reminder: approve your timecards by noon Monday."),
-    (
-        "Lunch order for Friday",
-        "We are ordering from the deli for the team lunch. Reply with your sandwich by Wednesday.",
-    ),
-    (
-        "Scheduled EHR downtime",
-        "The EHR will be unavailable Sunday 01:00-03:00 for "
-        "upgrades. Use the downtime procedures binder.",
-    ),
-    ("Open enrollment reminder", "Benefits open enrollment closes at the end of the month."),
-    (
-        "Holiday coverage schedule",
-        "Please add your name to the holiday coverage sheet on the shared drive.",
-    ),
-    ("Fire drill tomorrow", "Facilities will run a fire drill tomorrow at 10:30."),
-    ("Badge renewal", "Badges expiring this quarter can be renewed at security, weekdays 8-4."),
-    (
-        "Coding update webinar",
-        "The payer policy and coding update webinar recording is now on the intranet.",
-    ),
-    ("Printer on 3rd floor", "The 3rd floor printer is fixed. Thanks for your patience."),
-    ("Welcome our new team member", "Please welcome our new colleague who starts Monday."),
-    (
-        "Denial trends - monthly",
-        "Denials for missing authorisations are up this month; "
-        "please double-check auth numbers before submitting.",
-    ),
-    ("Compliance training due", "Annual privacy and security training is due by the 15th."),
-    ("Potluck sign-up", "Sign-up sheet for the department potluck is in the break room."),
-)
-
-
-@dataclass
-class Mail:
-    """One message before it is rendered to MIME."""
-
-    sender: tuple[str, str]
-    to: list[tuple[str, str]]
-    subject: str
-    when: datetime
-    body: str
-    attachments: list[tuple[str, str, str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -364,27 +310,10 @@ class _Mailbox:
         )
 
     def chatter(self, count: int) -> None:
-        order = self.rng.permutation(len(_CHATTER))
+        order = self.rng.permutation(len(CHATTER))
         for k in range(count):
-            subject, body = _CHATTER[int(order[k % len(order)])]
+            subject, body = CHATTER[int(order[k % len(order)])]
             self.add(subject, self.greeting() + body, [], incoming=bool(self.rng.random() < 0.8))
-
-
-def _message(mail: Mail, number: int, seed: int, domain: str) -> mailbox.mboxMessage:
-    msg = EmailMessage()
-    msg["From"] = formataddr(mail.sender)
-    msg["To"] = ", ".join(formataddr(t) for t in mail.to)
-    msg["Subject"] = mail.subject
-    msg["Date"] = format_datetime(mail.when)
-    msg["Message-ID"] = f"<{seed}.{number:05d}@{domain}>"
-    msg.set_content(mail.body)
-    for filename, maintype, subtype, data in mail.attachments:
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    if mail.attachments:
-        msg.set_boundary(f"==phiwarden-{seed}-{number:05d}==")
-    box_msg = mailbox.mboxMessage(msg)
-    box_msg.set_from(mail.sender[1], mail.when.astimezone(UTC).timetuple())
-    return box_msg
 
 
 def _window(canonical_dir: Path) -> date:
@@ -396,37 +325,6 @@ def _window(canonical_dir: Path) -> date:
         if r.get("registered_at")
     ]
     return max(days) if days else date(2024, 6, 30)
-
-
-def _people(
-    rng: np.random.Generator, workforce: list[Row], domain: str
-) -> tuple[Row, tuple[str, str], list[tuple[str, str]]]:
-    def addr(r: Row) -> tuple[str, str]:
-        return (f"{r.get('first_name') or ''} {r['last_name']}".strip(), f"{r['login']}@{domain}")
-
-    if not workforce:
-        workforce = [
-            {
-                "user_id": "U0",
-                "login": "jreyes",
-                "first_name": "Jordan",
-                "last_name": "Reyes",
-                "role": "biller",
-            }
-        ]
-    pool = (
-        [r for r in workforce if r["role"] == "biller"]
-        or [r for r in workforce if r["role"] == "registrar"]
-        or workforce
-    )
-    owner = pool[int(rng.integers(0, len(pool)))]
-    others = [r for r in workforce if r["user_id"] != owner["user_id"]]
-    if others:
-        picks = rng.choice(len(others), size=min(12, len(others)), replace=False)
-        staff = [addr(others[int(i)]) for i in sorted(picks)]
-    else:
-        staff = [("Billing Lead", f"billing.lead@{domain}")]
-    return owner, addr(owner), staff
 
 
 def write_mailbox(canonical_dir: Path, out_dir: Path, seed: int) -> list[dict[str, object]]:
@@ -445,7 +343,7 @@ def write_mailbox(canonical_dir: Path, out_dir: Path, seed: int) -> list[dict[st
     facilities = load_rows(canonical_dir, c.FACILITIES)
     org = facilities[0]["name"] if facilities else "Synthetic Health"
     domain = (re.sub(r"[^a-z0-9]+", "-", org.lower()).strip("-") or "hospital") + ".example.org"
-    owner_row, owner, staff = _people(rng, load_rows(canonical_dir, c.WORKFORCE), domain)
+    owner_row, owner, staff = cast(rng, load_rows(canonical_dir, c.WORKFORCE), domain)
     end = _window(canonical_dir)
     compromised = end - timedelta(days=45)
     discovered = compromised + timedelta(days=33)
@@ -513,7 +411,7 @@ def write_mailbox(canonical_dir: Path, out_dir: Path, seed: int) -> list[dict[st
         old.unlink()
     ordered = sorted(box.mails, key=lambda m: (m.when, m.subject))
     for number, mail in enumerate(ordered, start=1):
-        message = _message(mail, number, seed, domain)
+        message = render(mail, number, seed, domain)
         mbox.add(message)
         (eml / f"{number:05d}.eml").write_bytes(message.as_bytes(unixfrom=False))
     mbox.flush()
