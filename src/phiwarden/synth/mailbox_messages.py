@@ -1,6 +1,7 @@
 """The messages of the phished mailbox (seed 004) as MIME: the ordinary office chatter
-around the patients' data, who owns the mailbox and who writes to them, and one planned message rendered as an mbox message with
-fixed Message-ID and MIME boundary, so the mailbox is the same bytes for the same seed."""
+around the patients' data, who owns the mailbox and who writes to them, and one planned
+message rendered as an mbox message with fixed Message-ID and MIME boundary, so the
+mailbox is the same bytes for the same seed."""
 
 from __future__ import annotations
 
