@@ -316,3 +316,7 @@ def breach_review(
         _print_json(done)
         return
     out.print(f"{done['decision']} {target} {done['ref']}", highlight=False)
+
+
+# the decision, obligations and HHS report commands register themselves on breach_app
+from phiwarden.breach import cli_decide as _cli_decide  # noqa: E402,F401

@@ -1,0 +1,175 @@
+"""``phiwarden breach decide|obligations|done|hhs``: the breach decision, what the law
+requires by when, the proof that each obligation was met, and the report to HHS."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from phiwarden.breach.cli import breach_app
+from phiwarden.cli_common import USER_ERRORS, out
+from phiwarden.cli_common import one_line as _one_line
+from phiwarden.cli_common import print_json as _print_json
+from phiwarden.cli_common import stores as _stores
+from phiwarden.console import fail
+
+
+def _incident(stores: Any, incident_id: str) -> dict[str, Any]:
+    from phiwarden.breach.incident import get_incident
+
+    with stores.engine.connect() as conn:
+        found = get_incident(conn, incident_id)
+    if found is None:
+        fail(f"no incident {incident_id}: 'phiwarden breach list' shows the incident numbers")
+    return found
+
+
+def _factors(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        text = path.read_text()
+        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the factors file {path}: {_one_line(exc)}")
+
+
+@breach_app.command("decide")
+def breach_decide(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    outcome: Annotated[str, typer.Option(help="breach | not-breach | excluded")],
+    reason: Annotated[str, typer.Option(help="Why, in a sentence or two.")],
+    exclusion: Annotated[
+        str | None,
+        typer.Option(
+            help="encryption | workforce_good_faith | inadvertent_internal | could_not_retain"
+        ),
+    ] = None,
+    factors: Annotated[
+        Path | None,
+        typer.Option(help="TOML or JSON: [assessment] (the four factors) and [[groups]]."),
+    ] = None,
+    reviewer: Annotated[str, typer.Option("--as", help="Who signs the decision.")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Record whether the incident is a reportable breach (45 CFR 164.402), without a
+    prompt; the pages and the API do the same with a form."""
+    from pydantic import ValidationError
+
+    from phiwarden.breach.decision import Decision, decide
+    from phiwarden.breach.scope import scope
+    from phiwarden.cases.effects import Refused
+
+    stores = _stores()
+    _incident(stores, incident_id)
+    extra = _factors(factors)
+    try:
+        decision = Decision(outcome=outcome, reason=reason, exclusion=exclusion, **extra)
+    except ValidationError as exc:
+        fail(" ".join(str(exc).split())[:400])
+    with stores.engine.connect() as conn:
+        found = scope(conn, incident_id)
+    elements = {e for p in found["people"] for e in p["elements"]}
+    try:
+        record = decide(
+            stores, incident_id, decision, actor=reviewer, role="privacy_officer", elements=elements
+        )
+    except (*USER_ERRORS, Refused, LookupError) as exc:
+        fail(_one_line(exc))
+    if as_json:
+        _print_json({"incident": incident_id, "decision": record})
+        return
+    out.print(f"{incident_id}: {record['outcome']} ({record['reason']})", highlight=False)
+    for warning in record["warnings"]:
+        out.print(f"  note: {warning}", highlight=False)
+
+
+@breach_app.command("obligations")
+def breach_obligations(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    today: Annotated[str | None, typer.Option(help="Judge overdue as of (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What HIPAA and each state require for a decided incident, by when."""
+    from phiwarden.breach.obligations import as_json as rows_of
+    from phiwarden.breach.obligations import compute, residence_summary
+
+    stores = _stores()
+    incident = _incident(stores, incident_id)
+    on = date.fromisoformat(today) if today else date.today()
+    try:
+        with stores.engine.connect() as conn:
+            items, people = compute(
+                conn, incident, config=stores.settings.hospital_config, today=on
+            )
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    rows = rows_of(items, on, incident["case"]["details"].get("obligations_done"))
+    if as_json:
+        _print_json({"incident": incident_id, "obligations": rows, **residence_summary(people)})
+        return
+    for r in rows:
+        flag = {"overdue": "[bold red]OVERDUE[/]", "done": "[green]done[/]"}.get(r["status"], "")
+        out.print(
+            f"{r['due']}  {r['kind']:<28} {r['jurisdiction']:<9} {r['people']:>7,}  {flag} "
+            f"{r['title']} [dim]({r['cite'][:60]})[/dim]"
+        )
+    summary = residence_summary(people)
+    out.print(
+        f"{people.total:,} to notify; unknown or foreign residence "
+        f"{summary['unknown_residence']:,}; not notified (decided apart) "
+        f"{summary['not_notified']:,}",
+        highlight=False,
+    )
+
+
+@breach_app.command("done")
+def breach_done(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    obligation: Annotated[
+        str, typer.Argument(help="KIND:JURISDICTION, e.g. hhs:US, attorney_general:TX")
+    ],
+    note: Annotated[str, typer.Option(help="What proves it (date sent, confirmation number).")],
+    reviewer: Annotated[str, typer.Option("--as", help="Who records it.")] = "cli",
+) -> None:
+    """Record that an obligation was met, with its proof (164.414(b))."""
+    from phiwarden.breach.obligations import mark_done
+    from phiwarden.cases.effects import Refused
+
+    stores = _stores()
+    _incident(stores, incident_id)
+    try:
+        mark_done(stores, incident_id, obligation, actor=reviewer, note=note)
+    except (*USER_ERRORS, Refused) as exc:
+        fail(_one_line(exc))
+    out.print(f"{incident_id}: {obligation} done", highlight=False)
+
+
+@breach_app.command("hhs")
+def breach_hhs(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write it as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The report to the Secretary of HHS, every field of the OCR portal's form."""
+    from phiwarden.breach.hhs import as_csv, report
+
+    stores = _stores()
+    incident = _incident(stores, incident_id)
+    try:
+        with stores.engine.connect() as conn:
+            fields = report(conn, incident, stores.settings.hospital_config)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    if csv_out:
+        csv_out.write_text(as_csv(fields))
+    if as_json:
+        _print_json(fields)
+        return
+    for line in as_csv(fields).splitlines()[1:]:
+        out.print(line, highlight=False)
