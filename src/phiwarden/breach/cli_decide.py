@@ -173,3 +173,37 @@ def breach_hhs(
         return
     for line in as_csv(fields).splitlines()[1:]:
         out.print(line, highlight=False)
+
+
+@breach_app.command("letters")
+def breach_letters(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the PDFs and mailing.csv.")],
+    language: Annotated[str, typer.Option(help="en | es")] = "en",
+    workers: Annotated[int, typer.Option(help="Processes rendering PDFs.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """One PDF letter per person to notify, and the mailing list with the credit-monitoring
+    enrolment codes (164.404(c) content, the state's items, next-of-kin and guardian
+    variants)."""
+    from phiwarden.breach.hhs import hospital
+    from phiwarden.breach.letters import prepare, write
+
+    stores = _stores()
+    incident = _incident(stores, incident_id)
+    config = stores.settings.hospital_config
+    try:
+        with stores.engine.connect() as conn:
+            batch = prepare(conn, incident, stores.protector, config=config, language=language)
+        done = write(batch, out_dir, hospital(config)["covered_entity"], date.today(), workers)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    if as_json:
+        _print_json({"incident": incident_id, **done})
+        return
+    out.print(
+        f"{done['letters']:,} letter(s) in {out_dir / 'letters'}; {done['mailing']:,} to mail "
+        f"({done['credit_monitoring']:,} with credit monitoring), {done['insufficient']:,} without "
+        f"a usable address, {done['duplicates_removed']:,} duplicate(s) removed",
+        highlight=False,
+    )
