@@ -214,6 +214,52 @@ def _breach(console: Console, stores: Stores, mailbox: Path, truth: dict[str, An
         f"{len(found['unlinked']):,} unlinked, {len(found['unscannable']):,} unscannable; "
         f"ground truth {len(exposed):,} ({hit:,} found)"
     )
+    _notify(console, stores, incident_id)
+
+
+def _notify(console: Console, stores: Stores, incident_id: str) -> None:
+    """Decide the demo incident a breach, print what the law requires by when, and write
+    its letters."""
+    from datetime import date
+
+    from phiwarden.breach.decision import Decision, decide
+    from phiwarden.breach.hhs import hospital
+    from phiwarden.breach.incident import get_incident
+    from phiwarden.breach.letters import prepare, write
+    from phiwarden.breach.obligations import compute
+
+    reason = "An unknown attacker could read the mailbox; SSNs and clinical data were in it"
+    with stores.engine.connect() as conn:
+        incident = get_incident(conn, incident_id)
+    assert incident is not None
+    if not incident["case"]["details"].get("decision"):
+        decide(
+            stores,
+            incident_id,
+            Decision(outcome="breach", reason=reason),
+            actor=DEMO_USER,
+            role="privacy_officer",
+        )
+        with stores.engine.connect() as conn:
+            incident = get_incident(conn, incident_id)
+    assert incident is not None
+    config = stores.settings.hospital_config
+    with stores.engine.connect() as conn:
+        items, _people = compute(conn, incident, config=config)
+        batch = prepare(conn, incident, stores.protector, config=config)
+    out = stores.settings.data_dir / "letters" / incident_id
+    done = write(batch, out, hospital(config)["covered_entity"], date.today())
+    shown = ", ".join(f"{o.kind} {o.jurisdiction} by {o.due}" for o in items[:6])
+    console.print(
+        f"obligations ({len(items)}): {shown}" + (", ..." if len(items) > 6 else ""),
+        highlight=False,
+    )
+    sample = next(iter(sorted((out / "letters").glob("*.pdf"))), None)
+    console.print(
+        f"letters: {done['letters']:,} PDFs, {done['credit_monitoring']:,} with credit "
+        f"monitoring, mailing list {out / 'mailing.csv'}; sample letter {sample}",
+        highlight=False,
+    )
 
 
 def _casework(console: Console, stores: Stores, truth: dict[str, Any]) -> None:
