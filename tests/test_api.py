@@ -189,6 +189,30 @@ def _calls(ids: dict[str, str]) -> list[tuple[str, str, Permission, dict[str, An
             Permission.BREACH_REVIEW,
             {"target": "person", "ref": "P1", "decision": "confirmed"},
         ),
+        (
+            "POST",
+            f"/api/incidents/{NO_INCIDENT}/decision",
+            Permission.BREACH_DECIDE,
+            {"outcome": "breach", "reason": "phished"},
+        ),
+        ("GET", f"/api/incidents/{NO_INCIDENT}/obligations", Permission.BREACH_READ, None),
+        (
+            "POST",
+            f"/api/incidents/{NO_INCIDENT}/obligations/hhs:US/done",
+            Permission.BREACH_NOTIFY,
+            {"note": "filed"},
+        ),
+        ("POST", f"/api/incidents/{NO_INCIDENT}/letters", Permission.BREACH_NOTIFY, {}),
+        ("GET", f"/api/incidents/{NO_INCIDENT}/letters/AAAA-BBBB", Permission.BREACH_READ, None),
+        ("GET", f"/api/incidents/{NO_INCIDENT}/hhs", Permission.BREACH_READ, None),
+        ("POST", "/api/letters/AAAA-BBBB/returned", Permission.BREACH_NOTIFY, None),
+        (
+            "POST",
+            "/api/letters/AAAA-BBBB/address",
+            Permission.LOOKUP,
+            {"address": "1 Main St, Springfield, MO 65801"},
+        ),
+        ("POST", "/api/lookup", Permission.LOOKUP, {"reference": "AAAA-BBBB"}),
     ]
 
 

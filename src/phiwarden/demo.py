@@ -225,7 +225,7 @@ def _notify(console: Console, stores: Stores, incident_id: str) -> None:
     from phiwarden.breach.decision import Decision, decide
     from phiwarden.breach.hhs import hospital
     from phiwarden.breach.incident import get_incident
-    from phiwarden.breach.letters import prepare, write
+    from phiwarden.breach.letters import prepare, record_letters, write
     from phiwarden.breach.obligations import compute
 
     reason = "An unknown attacker could read the mailbox; SSNs and clinical data were in it"
@@ -249,6 +249,7 @@ def _notify(console: Console, stores: Stores, incident_id: str) -> None:
         batch = prepare(conn, incident, stores.protector, config=config)
     out = stores.settings.data_dir / "letters" / incident_id
     done = write(batch, out, hospital(config)["covered_entity"], date.today())
+    record_letters(stores.engine, incident_id, batch)
     shown = ", ".join(f"{o.kind} {o.jurisdiction} by {o.due}" for o in items[:6])
     console.print(
         f"obligations ({len(items)}): {shown}" + (", ..." if len(items) > 6 else ""),

@@ -187,7 +187,7 @@ def breach_letters(
     enrolment codes (164.404(c) content, the state's items, next-of-kin and guardian
     variants)."""
     from phiwarden.breach.hhs import hospital
-    from phiwarden.breach.letters import prepare, write
+    from phiwarden.breach.letters import prepare, record_letters, write
 
     stores = _stores()
     incident = _incident(stores, incident_id)
@@ -196,6 +196,7 @@ def breach_letters(
         with stores.engine.connect() as conn:
             batch = prepare(conn, incident, stores.protector, config=config, language=language)
         done = write(batch, out_dir, hospital(config)["covered_entity"], date.today(), workers)
+        record_letters(stores.engine, incident_id, batch)
     except USER_ERRORS as exc:
         fail(_one_line(exc))
     if as_json:

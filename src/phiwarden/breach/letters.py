@@ -25,7 +25,7 @@ import io
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ def _sentence(text: Any) -> str:
 
 
 def _listing(items: list[str], last: str = "and") -> str:
-    """"a, b and c"."""
+    """ "a, b and c"."""
     items = list(items)
     if len(items) < 2:
         return "".join(items)
@@ -444,3 +444,44 @@ def write(
         "credit_monitoring": sum(1 for x in everyone if x.credit_code),
         "out": str(out_dir),
     }
+
+
+def record_letters(engine: Any, incident_id: str, batch: Batch, now: datetime | None = None) -> int:
+    """Keep every letter written (the call centre looks them up; returned mail and address
+    corrections change them). A letter already recorded keeps its status; new ones are
+    ``ready`` or, without a usable address, ``insufficient``. How many were new."""
+    from sqlalchemy import insert
+
+    from phiwarden.store.breach_tables import breach_letters
+
+    at = (now or datetime.now()).replace(microsecond=0)
+    rows = [
+        {
+            "reference": x.reference,
+            "incident_id": incident_id,
+            "person": x.person,
+            "patient_id": x.person if not x.person.startswith("u:") else None,
+            "name": x.name[:255],
+            "address": x.address,
+            "state": x.state,
+            "variant": x.variant,
+            "language": x.language,
+            "credit_code": x.credit_code,
+            "elements": x.elements,
+            "status": "ready" if x.usable_address else "insufficient",
+            "generated_at": at,
+        }
+        for x in batch.letters + batch.insufficient
+    ]
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(
+                select(breach_letters.c.reference).where(
+                    breach_letters.c.incident_id == incident_id
+                )
+            ).scalars()
+        )
+        new = [r for r in rows if r["reference"] not in known]
+        for start in range(0, len(new), 1_000):
+            conn.execute(insert(breach_letters), new[start : start + 1_000])
+    return len(new)

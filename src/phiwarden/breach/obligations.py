@@ -123,6 +123,13 @@ def notified(conn: Connection, incident_id: str, decision: dict[str, Any], on: d
             out.by_state.setdefault(state, []).append(row)
         else:
             out.unknown.append(row)
+    from phiwarden.store.breach_tables import breach_letters
+
+    sent = breach_letters.c
+    returned = conn.execute(
+        select(sent.reference).where(sent.incident_id == incident_id, sent.status == "returned")
+    ).all()
+    out.insufficient_address += len(returned)  # returned mail: the address is not usable
     for person in found["unlinked"]:
         outcome, _group = outcome_for(decision, set(person["elements"]))
         if outcome == "breach":

@@ -110,3 +110,27 @@ breach_reviews = Table(
     Index("ix_breach_reviews_incident", "incident_id", "target", "ref"),
     comment="Reviewers' decisions on people and findings (append-only; the latest holds).",
 )
+
+breach_letters = Table(
+    "breach_letters",
+    metadata,
+    Column("reference", String(16), primary_key=True),
+    Column("incident_id", String(32), ForeignKey("case_files.case_id"), nullable=False),
+    Column("person", String(80), nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("state", String(2), nullable=True),
+    Column("variant", String(16), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("credit_code", String(20), nullable=True),
+    Column("elements", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("generated_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_breach_letters_incident", "incident_id", "status"),
+    Index("ix_breach_letters_patient", "patient_id"),
+    comment="Every notification letter written: to whom, where, with or without credit "
+    "monitoring, and whether it was mailed, returned or is to be mailed again.",
+)

@@ -19,6 +19,7 @@ class Role(StrEnum):
     REGISTRAR = "registrar"
     BILLING = "billing"
     AUDITOR = "auditor"
+    CALL_CENTER = "call_center"
 
 
 class Permission(StrEnum):
@@ -47,6 +48,9 @@ class Permission(StrEnum):
     BREACH_OPEN = "breach:open"
     BREACH_SCAN = "breach:scan"
     BREACH_REVIEW = "breach:review"
+    BREACH_DECIDE = "breach:decide"
+    BREACH_NOTIFY = "breach:notify"
+    LOOKUP = "lookup"
     AUDIT_READ = "audit:read"
     USERS_ADMIN = "users:admin"
 
@@ -83,6 +87,9 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.BREACH_OPEN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
     Permission.BREACH_SCAN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
     Permission.BREACH_REVIEW: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.BREACH_DECIDE: frozenset({R.PRIVACY_OFFICER}),
+    Permission.BREACH_NOTIFY: frozenset({R.PRIVACY_OFFICER}),
+    Permission.LOOKUP: frozenset({R.PRIVACY_OFFICER, R.CALL_CENTER}),
     Permission.AUDIT_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.AUDITOR}),
     Permission.USERS_ADMIN: frozenset({R.ADMIN}),
 }

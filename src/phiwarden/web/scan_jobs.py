@@ -1,6 +1,7 @@
-"""Breach scans started from the API or the pages run in a background thread of the
-server, so a large mailbox never holds a request open; their progress is in the store
-(``breach_sources``), which the incident page and ``GET /api/incidents/{id}`` show.
+"""Breach scans and letters started from the API or the pages run in a background thread
+of the server, so a large mailbox or 30,000 letters never hold a request open; a scan's
+progress is in the store (``breach_sources``), and each job ends with a line in the
+incident's timeline.
 
 Only what is under the evidence folder (``PHIWARDEN_EVIDENCE_DIR``) can be scanned from
 the web: a path that leaves it is refused. The scan's worker processes are spawned, not
@@ -125,3 +126,57 @@ def _run(
         log.error("the scan of %s failed: %s", incident_id, type(exc).__name__)
         message = f"Scan failed: {' '.join(str(exc).split())[:300]}"
         change(stores, incident_id, None, actor, lambda ctx: ctx.event("scan", message))
+
+
+def start_letters(
+    stores: Stores, incident_id: str, out_dir: Path, language: str, actor: str
+) -> None:
+    """Write an incident's letters in a background thread (one job per incident at once)."""
+    from phiwarden.breach.incident import get_incident
+
+    with stores.engine.connect() as conn:
+        incident = get_incident(conn, incident_id)
+    if incident is None:
+        raise LookupError(f"no incident {incident_id}")
+    if not incident["case"]["details"].get("decision"):
+        raise ValueError(f"{incident_id} has no breach decision yet: record it first")
+    with _LOCK:
+        key = f"letters:{incident_id}"
+        if key in _RUNNING and _RUNNING[key].is_alive():
+            raise ValueError(f"the letters of {incident_id} are being written: wait for them")
+        thread = threading.Thread(
+            target=_letters, args=(stores, incident, out_dir, language, actor), daemon=True
+        )
+        _RUNNING[key] = thread
+        thread.start()
+
+
+def _letters(
+    stores: Stores, incident: dict[str, object], out_dir: Path, language: str, actor: str
+) -> None:
+    from phiwarden.breach.hhs import hospital
+    from phiwarden.breach.letters import prepare, record_letters, write
+    from phiwarden.cases.engine import change
+
+    incident_id = str(incident["incident"])
+    config = stores.settings.hospital_config
+    try:
+        with stores.engine.connect() as conn:
+            batch = prepare(conn, incident, stores.protector, config=config, language=language)
+        done = write(batch, out_dir, hospital(config)["covered_entity"], date.today(), workers=1)
+        record_letters(stores.engine, incident_id, batch)
+        message = (
+            f"Letters written: {done['letters']:,} ({done['credit_monitoring']:,} with credit "
+            f"monitoring), {done['insufficient']:,} without a usable address"
+        )
+    except Exception as exc:
+        log.error("the letters of %s failed: %s", incident_id, type(exc).__name__)
+        message = f"Letters failed: {' '.join(str(exc).split())[:300]}"
+    change(stores, incident_id, None, actor, lambda ctx: ctx.event("letters", message))
+
+
+def letters_running(incident_id: str) -> bool:
+    """True while an incident's letters are being written."""
+    with _LOCK:
+        thread = _RUNNING.get(f"letters:{incident_id}")
+        return thread is not None and thread.is_alive()

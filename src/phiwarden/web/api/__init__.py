@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from phiwarden.web.api import alerts, billing, case_work, cases, flags, incidents, people, status
+from phiwarden.web.api import (
+    alerts,
+    billing,
+    case_work,
+    cases,
+    flags,
+    incidents,
+    notify,
+    people,
+    status,
+)
 
 #: The API's routers; every route of each declares its permission (tests/test_api.py).
 ROUTERS: tuple[APIRouter, ...] = (
@@ -16,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     flags.router,
     people.router,
     incidents.router,
+    notify.router,
 )
 PREFIX = "/api"
 
