@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,80 @@ def test_an_incident_from_the_form_to_a_rejected_finding(
         ).all()
     assert ("read", "incident") in reads and ("read", "incident_person") in reads
     assert ("review", "incident") in reads and ("scan", "incident") in reads
+
+
+def test_decide_see_the_deadlines_write_the_letters_and_answer_a_caller(
+    office: tuple[str, list[dict[str, Any]]], stores: Stores
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from phiwarden.breach.incident import Incident, open_incident
+    from phiwarden.breach.scan import scan_paths
+    from phiwarden.store.breach_tables import breach_letters
+    from phiwarden.web.users import add_user
+
+    server, truth = office
+    evidence = stores.settings.evidence_dir
+    incident = open_incident(
+        stores,
+        Incident(
+            title="Phished billing mailbox",
+            discovered=date(2026, 11, 20),
+            type="hacking",
+            location="email",
+        ),
+        actor="pat",
+    )
+    scan_paths(stores, incident, [evidence / "compromised.mbox"], actor="pat", workers=1)
+    add_user(stores.engine, "cal", "call_center", PASSWORD)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(f"{server}/signin")
+        page.fill("input[name=name]", "pat")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.goto(f"{server}/incidents/{incident}")
+        # the presumption: "not a breach" without the four factors documented is refused
+        page.select_option("select[name=outcome]", "not-breach")
+        page.fill("input[name=reason]", "only names")
+        page.click("button:has-text('Sign the decision')")
+        expect(page.locator(".error")).to_contain_text("document every factor")
+        page.select_option("select[name=outcome]", "breach")
+        page.fill("input[name=reason]", "an unknown attacker read the mailbox")
+        page.click("button:has-text('Sign the decision')")
+        expect(page.locator("#decision + p .pill")).to_have_text("breach")
+        table = page.locator("#obligations-table")
+        expect(table).to_contain_text("Notify")
+        expect(table).to_contain_text("2027-01-19")  # 60 days after 2026-11-20 (164.404(b))
+        expect(page.locator("#deadlines .main-svg").first).to_be_visible()
+        _shot(page, "incident-obligations")
+        page.click("button:has-text('Write the letters')")
+        expect(page.locator("#letters + p")).not_to_contain_text("Writing", timeout=60_000)
+        expect(page.locator("#letters + p")).to_contain_text("ready")
+        _shot(page, "incident-letters")
+        browser.close()
+        with stores.engine.connect() as conn:
+            references = conn.execute(select(breach_letters.c.reference)).scalars().all()
+        assert len(references) == len(truth), "one letter per affected person"
+        reference = references[0]
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        agent = browser.new_page(viewport={"width": 1280, "height": 800})
+        agent.goto(f"{server}/signin")
+        agent.fill("input[name=name]", "cal")
+        agent.fill("input[name=password]", PASSWORD)
+        agent.click("button:has-text('Sign in')")
+        agent.goto(f"{server}/callcenter")
+        agent.fill("input[name=reference]", reference)
+        agent.click("button:has-text('Look up')")
+        expect(agent.locator("#answer")).to_contain_text("Affected")
+        expect(agent.locator("#answer")).to_contain_text(reference)
+        agent.fill("input[name=reference]", "ZZZZ-9999")
+        agent.click("button:has-text('Look up')")
+        expect(agent.locator("#answer")).to_contain_text("Not found")
+        _shot(agent, "callcenter")
+        browser.close()

@@ -23,6 +23,7 @@ from phiwarden.web.api import router as api_router
 from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
 from phiwarden.web.views.breach_pages import router as breach_pages_router
 from phiwarden.web.views.case_pages import router as case_pages_router
+from phiwarden.web.views.notify_pages import router as notify_pages_router
 from phiwarden.web.views.pages import router as pages_router
 from phiwarden.web.views.render import SignInRequired
 
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(api_router())
     app.include_router(case_pages_router)
     app.include_router(breach_pages_router)
+    app.include_router(notify_pages_router)
     app.include_router(pages_router)
     return app
 

@@ -22,6 +22,7 @@ from phiwarden.breach.people import ELEMENTS
 from phiwarden.web import scan_jobs
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
+from phiwarden.web.views.notify_pages import notification
 from phiwarden.web.views.render import check_csrf, page, refused, render
 
 router = APIRouter(include_in_schema=False)
@@ -135,6 +136,7 @@ def incident_page(
         per_page=PER_PAGE,
         error=error,
         can_scan=allowed(caller.role, Permission.BREACH_SCAN),
+        **notification(stores, found, caller),
     )
 
 

@@ -46,6 +46,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/flags", "Red flags", Permission.FLAGS_READ),
     ("/cases", "Cases", Permission.CASES_READ),
     ("/incidents", "Incidents", Permission.BREACH_READ),
+    ("/callcenter", "Call centre", Permission.LOOKUP),
     ("/tasks", "Tasks", Permission.TASKS_SIGN),
     ("/screen", "Screening", Permission.SCREEN),
     ("/billing", "Billing", Permission.BILLING_READ),
