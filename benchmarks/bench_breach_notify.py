@@ -155,7 +155,8 @@ def _run(
     if render:
         print(
             f"letters on {label}: {got['letters']:,} PDFs ({got['credit_monitoring']:,} "
-            f"with credit monitoring) in {time.perf_counter() - t:.1f} s: prepared in {got['prepared']:.1f} s, "
+            f"with credit monitoring) in {time.perf_counter() - t:.1f} s: prepared in "
+            f"{got['prepared']:.1f} s, "
             f"rendered on {args.workers} processes in {got['rendered']:.1f} s "
             f"({got['letters'] / got['rendered']:.0f} letters/s)"
         )
