@@ -3,7 +3,7 @@
 - letters: a business associate's list naming 30,000 patients of the medium hospital
   (SSN for a third of them) added to an incident, decided a breach, and every letter
   written as a PDF with the mailing list, on both cores;
-- the call centre's lookup with 100,000 letters on file (the 30,000 above and 70,000
+- the call centre's lookup with 100,000 letters on file (the 30,000 above and 80,000
   more from two more incidents), by reference code and by name, date of birth and ZIP:
   p50 and p95 over random callers, on SQLite and on PostgreSQL.
 
@@ -162,7 +162,7 @@ def _run(
         )
     rest = patients[args.letters :]
     for k, title in enumerate(("vendor-b", "vendor-c")):
-        chunk = rest[k * 35_000 : (k + 1) * 35_000] or patients[:35_000]
+        chunk = rest[k * 40_000 : (k + 1) * 40_000] or patients[:40_000]
         _letters(stores, root, _listed(stores, root, chunk, title), 1, render=False)
     _lookups(stores, patients, args.lookups, label)
     stores.engine.dispose()

@@ -411,6 +411,14 @@ def test_the_cli_decides_and_lists_obligations_on_the_test_hospital(
         "annual log"
     )
     assert "Demographic" in hhs["type_of_phi"] and hhs["discovery_date"] == DISCOVERED.isoformat()
+    log = json.loads(
+        runner.invoke(cli_app, [*base, "breach", "log", "--year", "2026", "--json"]).stdout
+    )
+    assert log["due"] == "2027-03-01" and [b["incident"] for b in log["breaches"]] == [incident]
+    notices = runner.invoke(
+        cli_app, [*base, "breach", "notices", incident, "--out", str(tmp_path / "n")]
+    )
+    assert notices.exit_code == 0 and "notice(s) drafted" in notices.output
 
 
 def test_as_json_marks_overdue_and_done() -> None:

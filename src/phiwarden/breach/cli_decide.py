@@ -208,3 +208,76 @@ def breach_letters(
         f"a usable address, {done['duplicates_removed']:,} duplicate(s) removed",
         highlight=False,
     )
+
+
+@breach_app.command("notices")
+def breach_notices(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the drafts.")],
+) -> None:
+    """Draft the media, attorney-general, consumer-reporting-agency and web-posting notices
+    the incident's obligations call for (Markdown, to edit before sending)."""
+    from phiwarden.breach.notices import draft
+
+    stores = _stores()
+    incident = _incident(stores, incident_id)
+    try:
+        with stores.engine.connect() as conn:
+            written = draft(conn, incident, out_dir, config=stores.settings.hospital_config)
+    except USER_ERRORS as exc:
+        fail(_one_line(exc))
+    for path in written:
+        out.print(str(path), highlight=False)
+    out.print(f"{len(written)} notice(s) drafted in {out_dir}", highlight=False)
+
+
+@breach_app.command("log")
+def breach_log(
+    year: Annotated[int, typer.Option(help="The calendar year of discovery.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write it as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The annual log of breaches affecting fewer than 500 people, for HHS (164.408(c))."""
+    import csv
+
+    from phiwarden.breach.hhs import annual_log
+
+    stores = _stores()
+    with stores.engine.connect() as conn:
+        rows = annual_log(conn, year, stores.settings.hospital_config)
+    if csv_out:
+        columns = (
+            "incident",
+            "discovery_date",
+            "breach_start_date",
+            "breach_end_date",
+            "individuals_affected",
+            "type_of_breach",
+            "location_of_breached_information",
+            "brief_description",
+            "safeguards_in_place_prior",
+            "actions_taken",
+        )
+        with csv_out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for r in rows:
+                writer.writerow([r.get(c) for c in columns])
+    if as_json:
+        from datetime import timedelta
+
+        from phiwarden.breach.law import hipaa_rule
+
+        days = int(
+            hipaa_rule(stores.settings.hospital_config).hhs["annual_log_days_after_year_end"]
+        )
+        due = date(year, 12, 31) + timedelta(days=days)
+        _print_json({"year": year, "due": due.isoformat(), "breaches": rows})
+        return
+    for r in rows:
+        out.print(
+            f"{r['incident']}  discovered {r['discovery_date']}  {r['individuals_affected']:>4} "
+            f"people  {r['type_of_breach']} / {r['location_of_breached_information']}",
+            highlight=False,
+        )
+    out.print(f"{len(rows)} breach(es) of fewer than 500 people in {year}", highlight=False)
