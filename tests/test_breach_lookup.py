@@ -205,3 +205,64 @@ def test_returned_mail_counts_toward_substitute_notice_and_a_new_address_remails
     assert any(o.kind == "substitute_notice" and "90 days" in o.title for o in items)
     assert status[letters[10]["reference"]] == "remail"
     assert "came back undelivered" in returned.script
+
+
+def test_obligation_reminders_reach_the_owner_by_smtp_once_per_stage(
+    mailed: tuple[str, list[dict[str, Any]]], stores: Stores, tmp_path: Path
+) -> None:
+    """14 and 3 days before the due date and once overdue, on a clock the test moves; a
+    real aiosmtpd server receives them; nothing twice, nothing after it is done."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from aiosmtpd.controller import Controller
+
+    from phiwarden.breach.obligations import mark_done
+    from phiwarden.breach.reminders import remind
+    from phiwarden.cases.tick import tick
+    from phiwarden.config import Smtp
+    from phiwarden.store.setup import Stores as StoresType
+    from test_cases_delivery import Inbox, _free_port
+
+    incident, _letters = mailed
+    inbox = Inbox()
+    port = _free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "breach.toml").write_text(
+        '[owners.default]\nname = "Pat Privacy"\nemail = "pat@hospital.example"\n'
+    )
+    live = StoresType(
+        replace(stores.settings, smtp=Smtp("127.0.0.1", port), config_dir=config),
+        stores.engine,
+        stores.protector,
+    )
+    try:
+        due = date(2026, 11, 20) + timedelta(days=60)  # the individuals' notice: 2027-01-19
+        assert remind(live, datetime(2026, 12, 1, 9)) == 0
+        first = remind(live, datetime.combine(due - timedelta(days=14), datetime.min.time()))
+        assert (
+            first > 0
+            and remind(live, datetime.combine(due - timedelta(days=13), datetime.min.time())) == 0
+        )
+        tick(live, datetime.combine(due - timedelta(days=13), datetime.min.time()))
+        assert len(inbox.messages) == first
+        assert all(m["to"] == ["pat@hospital.example"] for m in inbox.messages)
+        assert any(
+            "Due in 14 days: individuals (US) by 2027-01-19" in m["data"] for m in inbox.messages
+        )
+        assert not any("Phished" in m["data"] or "MRN" in m["data"] for m in inbox.messages), (
+            "no PHI"
+        )
+        mark_done(live, incident, "individuals:US", actor="po", note="mailed 2027-01-05")
+        later = datetime.combine(due + timedelta(days=1), datetime.min.time())
+        remind(live, later)
+        tick(live, later)
+        overdue = [m for m in inbox.messages if "OVERDUE" in m["data"]]
+        assert overdue and not any("individuals (US)" in m["data"] for m in overdue), (
+            "done: no reminder"
+        )
+    finally:
+        server.stop()

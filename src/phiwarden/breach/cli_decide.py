@@ -96,6 +96,7 @@ def breach_obligations(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """What HIPAA and each state require for a decided incident, by when."""
+    from phiwarden.breach.hhs import hospital
     from phiwarden.breach.obligations import as_json as rows_of
     from phiwarden.breach.obligations import compute, residence_summary
 
@@ -109,7 +110,8 @@ def breach_obligations(
             )
     except USER_ERRORS as exc:
         fail(_one_line(exc))
-    rows = rows_of(items, on, incident["case"]["details"].get("obligations_done"))
+    owners = hospital(stores.settings.hospital_config).get("owners")
+    rows = rows_of(items, on, incident["case"]["details"].get("obligations_done"), owners)
     if as_json:
         _print_json({"incident": incident_id, "obligations": rows, **residence_summary(people)})
         return

@@ -347,10 +347,15 @@ def plan(details: dict[str, Any], people: Notified, config: Any = None) -> list[
 
 
 def as_json(
-    items: list[Obligation], today: date, done: dict[str, Any] | None = None
+    items: list[Obligation],
+    today: date,
+    done: dict[str, Any] | None = None,
+    owners: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The obligations as the command line and the API show them."""
+    """The obligations as the command line and the API show them, each with its owner
+    (``[owners]`` in CONFIG/breach.toml)."""
     done = done or {}
+    owners = owners or {}
     rows = []
     for o in items:
         mark = done.get(o.key)
@@ -363,6 +368,7 @@ def as_json(
                 "status": status,
                 "people": o.people,
                 "title": o.title,
+                "owner": (owners.get(o.kind) or owners.get("default") or {}).get("name", ""),
                 "cite": o.cite,
                 "verified": o.verified,
                 "notes": o.notes,

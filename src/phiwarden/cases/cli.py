@@ -145,7 +145,8 @@ def cases_tick(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Act on every due timer and deliver the outbox; safe to run twice (cron: every minute)."""
+    """Queue breach obligations' reminders, act on every due timer and deliver the outbox;
+    safe to run twice (cron: every minute)."""
     from phiwarden.cases.tick import tick
 
     try:
@@ -153,8 +154,12 @@ def cases_tick(
     except ValueError:
         fail("--at is YYYY-MM-DDTHH:MM")
     stores = _stores()
+    from phiwarden.breach.reminders import remind
+
+    reminders = remind(stores, now)
     result = tick(stores, now)
     body = {
+        "reminders": reminders,
         "fired": result.fired,
         "skipped": result.skipped,
         "sent": result.delivery.sent,

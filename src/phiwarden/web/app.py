@@ -41,13 +41,20 @@ THREADS = 8
 TICK_SECONDS = 60.0
 
 
-async def _tick_every(stores: Stores, seconds: float) -> None:
+def tick_all(stores: Stores) -> None:
+    """Queue the breach obligations' reminders, then the case tick (timers, outbox)."""
+    from phiwarden.breach.reminders import remind
     from phiwarden.cases.tick import tick
 
+    remind(stores)
+    tick(stores)
+
+
+async def _tick_every(stores: Stores, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await anyio.to_thread.run_sync(tick, stores)
+            await anyio.to_thread.run_sync(tick_all, stores)
         except Exception as exc:  # the next minute tries again; the reason goes to the log
             log.error("case tick failed: %s", type(exc).__name__)
 

@@ -107,7 +107,9 @@ def obligations(
     done = incident["case"]["details"].get("obligations_done")
     return {
         "incident": incident_id,
-        "obligations": as_json(items, on, done),
+        "obligations": as_json(
+            items, on, done, hospital(stores.settings.hospital_config).get("owners")
+        ),
         **residence_summary(people),
     }
 

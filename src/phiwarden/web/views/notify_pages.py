@@ -40,7 +40,8 @@ def notification(stores: Stores, incident: dict[str, Any], caller: Caller) -> di
             items, people = compute(
                 conn, incident, config=stores.settings.hospital_config, today=today
             )
-        rows = as_json(items, today, details.get("obligations_done"))
+        owners = hospital(stores.settings.hospital_config).get("owners")
+        rows = as_json(items, today, details.get("obligations_done"), owners)
         residence = {"total": people.total, "unknown": len(people.unknown)}
     with stores.engine.connect() as conn:
         letters: dict[str, int] = dict(
