@@ -156,10 +156,13 @@ def breach_done(
 def breach_hhs(
     incident_id: Annotated[str, typer.Argument(help="The incident number.")],
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write it as CSV.")] = None,
+    pdf_out: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write a printable summary (PDF).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The report to the Secretary of HHS, every field of the OCR portal's form."""
-    from phiwarden.breach.hhs import as_csv, report
+    from phiwarden.breach.hhs import as_csv, as_pdf, report
 
     stores = _stores()
     incident = _incident(stores, incident_id)
@@ -170,6 +173,8 @@ def breach_hhs(
         fail(_one_line(exc))
     if csv_out:
         csv_out.write_text(as_csv(fields))
+    if pdf_out:
+        pdf_out.write_bytes(as_pdf(fields))
     if as_json:
         _print_json(fields)
         return

@@ -145,3 +145,112 @@ def annual_log(conn: Connection, year: int, config: Path | None = None) -> list[
         if fields["individuals_affected"] < 500:
             rows.append({"incident": incident["incident"], **fields})
     return rows
+
+
+#: the report's fields in the order and wording of the OCR portal's form
+LABELS = (
+    ("report_type", "Report type"),
+    ("covered_entity.name", "Name of covered entity"),
+    ("covered_entity.type", "Type of covered entity"),
+    ("covered_entity.street", "Street"),
+    ("covered_entity.city", "City"),
+    ("covered_entity.state", "State"),
+    ("covered_entity.zip", "ZIP"),
+    ("covered_entity.contact_name", "Contact name"),
+    ("covered_entity.contact_phone", "Contact telephone"),
+    ("covered_entity.contact_email", "Contact e-mail"),
+    ("business_associate_present", "Business associate involved"),
+    ("breach_start_date", "Breach start date"),
+    ("breach_end_date", "Breach end date"),
+    ("discovery_date", "Discovery date"),
+    ("individuals_affected", "Approximate number of individuals affected"),
+    ("type_of_breach", "Type of breach"),
+    ("location_of_breached_information", "Location of breached information"),
+    ("type_of_phi", "Type of protected health information involved"),
+    ("brief_description", "Brief description of the breach"),
+    ("safeguards_in_place_prior", "Safeguards in place prior to the breach"),
+    ("individual_notice_due", "Individual notice: to be provided by"),
+    ("substitute_notice_required", "Substitute notice required"),
+    ("media_notice_required", "Media notice required"),
+    ("media_states", "States where media were notified"),
+    ("actions_taken", "Actions taken in response"),
+    ("filing", "Filing"),
+)
+
+
+def _value(fields: dict[str, Any], dotted: str) -> str:
+    value: Any = fields
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {', '.join(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return "not recorded" if value is None or value == "" else str(value)
+
+
+def as_pdf(fields: dict[str, Any]) -> bytes:
+    """A printable summary of the report: every field as the portal names it, the breach
+    decision that stands behind it, and where the people live."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import inch
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    cell = styles["BodyText"]
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=letter,
+        leftMargin=0.8 * inch,
+        rightMargin=0.8 * inch,
+        topMargin=0.7 * inch,
+        bottomMargin=0.7 * inch,
+        title="Breach report to HHS",
+    )
+    rows = [
+        [Paragraph(f"<b>{escape(label)}</b>", cell), Paragraph(escape(_value(fields, key)), cell)]
+        for key, label in LABELS
+    ]
+    table = Table(rows, colWidths=[2.4 * inch, 4.5 * inch])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c9d3de")),
+            ]
+        )
+    )
+    decision = fields["decision"]
+    residence = fields["residence"]
+    where = ", ".join(f"{k} {v:,}" for k, v in list(residence["by_state"].items())[:12])
+    doc.build(
+        [
+            Paragraph("Breach report to the Secretary of HHS (45 CFR 164.408)", styles["Title"]),
+            Paragraph(
+                escape(
+                    f"Prepared for the OCR breach portal. Decision: {decision['outcome']}, "
+                    f"by {decision['decided_by']} on {decision['decided_at'][:10]}: "
+                    f"{decision['reason']}"
+                ),
+                cell,
+            ),
+            Spacer(1, 10),
+            table,
+            Spacer(1, 10),
+            Paragraph(
+                escape(
+                    f"Residence of the people notified: {where}; unknown or foreign "
+                    f"{residence['unknown_residence']:,}."
+                ),
+                cell,
+            ),
+        ]
+    )
+    return buffer.getvalue()
