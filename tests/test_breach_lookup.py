@@ -204,6 +204,10 @@ def test_returned_mail_counts_toward_substitute_notice_and_a_new_address_remails
     assert people.insufficient_address == before + 10
     assert any(o.kind == "substitute_notice" and "90 days" in o.title for o in items)
     assert status[letters[10]["reference"]] == "remail"
+    from phiwarden.breach.letters import write_remail
+
+    assert write_remail(stores.engine, incident, stores.settings.data_dir / "out") == 1
+    assert "12 New Street" in (stores.settings.data_dir / "out" / "remail.csv").read_text()
     assert "came back undelivered" in returned.script
 
 

@@ -415,6 +415,31 @@ def test_the_cli_decides_and_lists_obligations_on_the_test_hospital(
         runner.invoke(cli_app, [*base, "breach", "log", "--year", "2026", "--json"]).stdout
     )
     assert log["due"] == "2027-03-01" and [b["incident"] for b in log["breaches"]] == [incident]
+    refused = runner.invoke(cli_app, [*base, "breach", "delay", incident, "--oral-days", "45"])
+    assert refused.exit_code == 1 and "name the agency" in refused.output
+    delayed = runner.invoke(
+        cli_app,
+        [
+            *base,
+            "breach",
+            "delay",
+            incident,
+            "--oral-days",
+            "45",
+            "--agency",
+            "County police, Det. Ruiz",
+        ],
+    )
+    assert delayed.exit_code == 0, delayed.output
+    moved = json.loads(
+        runner.invoke(cli_app, [*base, "breach", "obligations", incident, "--json"]).stdout
+    )
+    us_now = next(
+        o for o in moved["obligations"] if (o["kind"], o["jurisdiction"]) == ("individuals", "US")
+    )
+    assert us_now["due"] == "2026-05-31" and "oral request" in us_now["notes"][0], (
+        "164.412(b): 30 days at most"
+    )
     notices = runner.invoke(
         cli_app, [*base, "breach", "notices", incident, "--out", str(tmp_path / "n")]
     )

@@ -194,7 +194,7 @@ def breach_letters(
     enrolment codes (164.404(c) content, the state's items, next-of-kin and guardian
     variants)."""
     from phiwarden.breach.hhs import hospital
-    from phiwarden.breach.letters import prepare, record_letters, write
+    from phiwarden.breach.letters import prepare, record_letters, write, write_remail
 
     stores = _stores()
     incident = _incident(stores, incident_id)
@@ -204,6 +204,7 @@ def breach_letters(
             batch = prepare(conn, incident, stores.protector, config=config, language=language)
         done = write(batch, out_dir, hospital(config)["covered_entity"], date.today(), workers)
         record_letters(stores.engine, incident_id, batch)
+        done["remail"] = write_remail(stores.engine, incident_id, out_dir)
     except USER_ERRORS as exc:
         fail(_one_line(exc))
     if as_json:
@@ -212,7 +213,8 @@ def breach_letters(
     out.print(
         f"{done['letters']:,} letter(s) in {out_dir / 'letters'}; {done['mailing']:,} to mail "
         f"({done['credit_monitoring']:,} with credit monitoring), {done['insufficient']:,} without "
-        f"a usable address, {done['duplicates_removed']:,} duplicate(s) removed",
+        f"a usable address, {done['duplicates_removed']:,} duplicate(s) removed; "
+        f"{done['remail']:,} to mail again at a corrected address (remail.csv)",
         highlight=False,
     )
 
@@ -288,3 +290,37 @@ def breach_log(
             highlight=False,
         )
     out.print(f"{len(rows)} breach(es) of fewer than 500 people in {year}", highlight=False)
+
+
+@breach_app.command("delay")
+def breach_delay(
+    incident_id: Annotated[str, typer.Argument(help="The incident number.")],
+    written_until: Annotated[
+        str | None, typer.Option(help="A written statement delays notice until (YYYY-MM-DD).")
+    ] = None,
+    oral_days: Annotated[
+        int | None, typer.Option(help="An oral request: days of delay (at most 30 count).")
+    ] = None,
+    agency: Annotated[str, typer.Option(help="The law-enforcement agency and official.")] = "",
+    reviewer: Annotated[str, typer.Option("--as", help="Who records it.")] = "cli",
+) -> None:
+    """Record a law-enforcement delay of the notices (45 CFR 164.412): deadlines move."""
+    from phiwarden.breach.obligations import record_delay
+    from phiwarden.cases.effects import Refused
+
+    if (written_until is None) == (oral_days is None):
+        fail("give either --written-until YYYY-MM-DD or --oral-days N")
+    stores = _stores()
+    _incident(stores, incident_id)
+    try:
+        record_delay(
+            stores,
+            incident_id,
+            actor=reviewer,
+            agency=agency,
+            written_until=date.fromisoformat(written_until) if written_until else None,
+            oral_days=oral_days,
+        )
+    except (*USER_ERRORS, Refused) as exc:
+        fail(_one_line(exc))
+    out.print(f"{incident_id}: law-enforcement delay recorded", highlight=False)

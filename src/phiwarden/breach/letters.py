@@ -485,3 +485,36 @@ def record_letters(engine: Any, incident_id: str, batch: Batch, now: datetime | 
         for start in range(0, len(new), 1_000):
             conn.execute(insert(breach_letters), new[start : start + 1_000])
     return len(new)
+
+
+def write_remail(engine: Any, incident_id: str, out_dir: Path) -> int:
+    """``remail.csv``: the letters a caller gave a corrected address for, to mail again
+    (their PDF is in ``letters/`` under the same reference); how many."""
+    from phiwarden.store.breach_tables import breach_letters
+
+    t = breach_letters.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.reference, t.name, t.address, t.state, t.variant, t.language, t.credit_code)
+            .where(t.incident_id == incident_id, t.status == "remail")
+            .order_by(t.reference)
+        ).all()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "remail.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ("reference", "name", "address", "state", "variant", "language", "credit_monitoring")
+        )
+        for r in rows:
+            writer.writerow(
+                [
+                    r.reference,
+                    r.name,
+                    r.address,
+                    r.state or "",
+                    r.variant,
+                    r.language,
+                    "true" if r.credit_code else "false",
+                ]
+            )
+    return len(rows)

@@ -418,3 +418,47 @@ def mark_done(
 
     change(stores, incident_id, None, actor, work, now=at)
     return mark
+
+
+def record_delay(
+    stores: Any,
+    incident_id: str,
+    *,
+    actor: str,
+    agency: str,
+    written_until: date | None = None,
+    oral_days: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record a law-enforcement delay (164.412): a written statement delays the notices
+    for the period it gives; an oral one at most 30 days, and must be documented (who,
+    which agency)."""
+    from phiwarden.cases.effects import Refused
+    from phiwarden.cases.engine import change
+
+    if not agency.strip():
+        raise Refused("name the agency and the official who asked for the delay (164.412)")
+    if oral_days is not None and oral_days < 1:
+        raise Refused("an oral delay is at least one day")
+    delay: dict[str, Any] = (
+        {"kind": "written", "until": written_until.isoformat()}
+        if written_until is not None
+        else {"kind": "oral", "days": oral_days}
+    )
+    delay |= {"agency": agency.strip(), "by": actor}
+
+    def work(ctx: Any) -> None:
+        ctx.case["details"] = {**ctx.case["details"], "law_enforcement_delay": delay}
+        what = (
+            f"until {delay['until']} (written statement)"
+            if delay["kind"] == "written"
+            else f"{delay['days']} day(s) on an oral request (at most 30 count)"
+        )
+        ctx.event(
+            "delay",
+            f"Law-enforcement delay of the notices {what}: {agency.strip()}",
+            cites="45 CFR 164.412",
+        )
+
+    change(stores, incident_id, None, actor, work, now=now)
+    return delay
