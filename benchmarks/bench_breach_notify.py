@@ -26,9 +26,10 @@ from measure import PG_ADMIN
 from phiwarden.breach.decision import Decision, decide
 from phiwarden.breach.hhs import hospital
 from phiwarden.breach.incident import Incident, get_incident, open_incident
-from phiwarden.breach.letters import prepare, record_letters, write
+from phiwarden.breach.letters import prepare
 from phiwarden.breach.lists import add_list
 from phiwarden.breach.lookup import by_person, by_reference
+from phiwarden.breach.mailing import record_letters, write
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
 from phiwarden.store.repositories import domain_table

@@ -18,7 +18,9 @@ from conftest import ingest_and_scan
 from phiwarden.breach.decision import Decision, decide
 from phiwarden.breach.hhs import hospital
 from phiwarden.breach.incident import Incident, get_incident, open_incident
-from phiwarden.breach.letters import prepare, render_pdf, write
+from phiwarden.breach.letter_pdf import render_pdf
+from phiwarden.breach.letters import prepare
+from phiwarden.breach.mailing import write
 from phiwarden.breach.scan import scan_paths
 from phiwarden.breach.scope import scope
 from phiwarden.store.repositories import domain_table

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from conftest import ingest_and_scan
 from phiwarden.breach.decision import Decision, decide
 from phiwarden.breach.incident import Incident, get_incident, open_incident
-from phiwarden.breach.letters import prepare, record_letters
+from phiwarden.breach.letters import prepare
 from phiwarden.breach.lookup import (
     NOT_FOUND,
     by_person,
@@ -25,6 +25,7 @@ from phiwarden.breach.lookup import (
     correct_address,
     mark_returned,
 )
+from phiwarden.breach.mailing import record_letters
 from phiwarden.breach.obligations import compute
 from phiwarden.breach.scan import scan_paths
 from phiwarden.store.breach_tables import breach_letters
@@ -204,7 +205,7 @@ def test_returned_mail_counts_toward_substitute_notice_and_a_new_address_remails
     assert people.insufficient_address == before + 10
     assert any(o.kind == "substitute_notice" and "90 days" in o.title for o in items)
     assert status[letters[10]["reference"]] == "remail"
-    from phiwarden.breach.letters import write_remail
+    from phiwarden.breach.mailing import write_remail
 
     assert write_remail(stores.engine, incident, stores.settings.data_dir / "out") == 1
     assert "12 New Street" in (stores.settings.data_dir / "out" / "remail.csv").read_text()
@@ -221,7 +222,7 @@ def test_obligation_reminders_reach_the_owner_by_smtp_once_per_stage(
 
     from aiosmtpd.controller import Controller
 
-    from phiwarden.breach.obligations import mark_done
+    from phiwarden.breach.proof import mark_done
     from phiwarden.breach.reminders import remind
     from phiwarden.cases.tick import tick
     from phiwarden.config import Smtp

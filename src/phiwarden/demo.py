@@ -225,7 +225,8 @@ def _notify(console: Console, stores: Stores, incident_id: str) -> None:
     from phiwarden.breach.decision import Decision, decide
     from phiwarden.breach.hhs import hospital
     from phiwarden.breach.incident import get_incident
-    from phiwarden.breach.letters import prepare, record_letters, write
+    from phiwarden.breach.letters import prepare
+    from phiwarden.breach.mailing import record_letters, write
     from phiwarden.breach.obligations import compute
 
     reason = "An unknown attacker could read the mailbox; SSNs and clinical data were in it"

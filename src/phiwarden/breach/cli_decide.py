@@ -140,7 +140,7 @@ def breach_done(
     reviewer: Annotated[str, typer.Option("--as", help="Who records it.")] = "cli",
 ) -> None:
     """Record that an obligation was met, with its proof (164.414(b))."""
-    from phiwarden.breach.obligations import mark_done
+    from phiwarden.breach.proof import mark_done
     from phiwarden.cases.effects import Refused
 
     stores = _stores()
@@ -194,7 +194,8 @@ def breach_letters(
     enrolment codes (164.404(c) content, the state's items, next-of-kin and guardian
     variants)."""
     from phiwarden.breach.hhs import hospital
-    from phiwarden.breach.letters import prepare, record_letters, write, write_remail
+    from phiwarden.breach.letters import prepare
+    from phiwarden.breach.mailing import record_letters, write, write_remail
 
     stores = _stores()
     incident = _incident(stores, incident_id)
@@ -305,7 +306,7 @@ def breach_delay(
     reviewer: Annotated[str, typer.Option("--as", help="Who records it.")] = "cli",
 ) -> None:
     """Record a law-enforcement delay of the notices (45 CFR 164.412): deadlines move."""
-    from phiwarden.breach.obligations import record_delay
+    from phiwarden.breach.proof import record_delay
     from phiwarden.cases.effects import Refused
 
     if (written_until is None) == (oral_days is None):

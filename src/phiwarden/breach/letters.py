@@ -6,9 +6,9 @@ Each letter carries the content of 45 CFR 164.404(c) for *this* person (the kind
 information exposed about them), the headings and items the person's state requires,
 a credit-monitoring offer with a unique enrolment code only where their SSN (or what their
 state names) was exposed, and a reference code the call centre can look up. The deceased
-get the next-of-kin variant and minors the guardian variant. ``mailing.csv`` has the
-USPS-normalised address with duplicates removed; people without a usable address go to
-``insufficient.csv`` (substitute notice, 164.404(d)(2)).
+get the next-of-kin variant and minors the guardian variant. Duplicates (one name at one
+USPS-normalised address) are removed. ``letter_pdf`` lays a letter out as a PDF and
+``mailing`` writes them with the mailing lists.
 
 ReportLab renders the PDFs (already a dependency for the case documents): it draws a
 letter in a few milliseconds without a browser engine, where WeasyPrint needs Pango and
@@ -18,14 +18,10 @@ would have been a new system dependency for the same result.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import hmac
-import io
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +76,12 @@ MONTHS_ES = (
 )
 
 
-def _longdate(value: Any) -> str:
+def longdate(value: Any) -> str:
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     return f"{MONTHS_EN.split()[day.month - 1]} {day.day}, {day.year}"
 
 
-def _fecha(value: Any) -> str:
+def fecha(value: Any) -> str:
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     return f"{day.day} de {MONTHS_ES.split()[day.month - 1]} de {day.year}"
 
@@ -116,8 +112,8 @@ def templates(config: Path | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters["longdate"] = _longdate
-    env.filters["fecha"] = _fecha
+    env.filters["longdate"] = longdate
+    env.filters["fecha"] = fecha
     env.filters["sentence"] = _sentence
     env.filters["listing"] = _listing
     return env
@@ -285,236 +281,3 @@ def prepare(
         )
         (batch.letters if letter.usable_address else batch.insufficient).append(letter)
     return batch
-
-
-def _blocks(text: str) -> Iterator[tuple[str, str]]:
-    """(kind, text) of the template's markup: title, heading, item, paragraph."""
-    paragraph: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        kind = (
-            "title"
-            if line.startswith("# ")
-            else "heading"
-            if line.startswith("## ")
-            else "item"
-            if line.startswith("- ")
-            else None
-        )
-        if kind or not line:
-            if paragraph:
-                yield "paragraph", " ".join(paragraph)
-                paragraph = []
-            if kind:
-                yield kind, line.split(" ", 1)[1]
-        else:
-            paragraph.append(line)
-    if paragraph:
-        yield "paragraph", " ".join(paragraph)
-
-
-def render_pdf(letter: Letter, entity: dict[str, Any], today: date) -> bytes:
-    """One letter as a PDF: letterhead, date, address block, reference, the text."""
-    from xml.sax.saxutils import escape
-
-    from reportlab.lib.pagesizes import letter as page_size
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import inch
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
-
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle(
-        "body", parent=styles["BodyText"], fontSize=10.5, leading=14, spaceAfter=6
-    )
-    head = ParagraphStyle(
-        "head", parent=body, fontName="Helvetica-Bold", spaceBefore=6, spaceAfter=3
-    )
-    title = ParagraphStyle(
-        "title", parent=body, fontName="Helvetica-Bold", fontSize=14, leading=18, spaceAfter=10
-    )
-    small = ParagraphStyle("small", parent=body, fontSize=9, leading=11, textColor="#444444")
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=page_size,
-        leftMargin=inch,
-        rightMargin=inch,
-        topMargin=0.8 * inch,
-        bottomMargin=0.8 * inch,
-        title="Notice",
-        author=entity["name"],
-    )
-    when = _longdate(today) if letter.language == "en" else _fecha(today)
-    flow: list[Any] = [
-        Paragraph(f"<b>{escape(entity['name'])}</b>", body),
-        Paragraph(
-            escape(f"{entity['address']}, {entity['city']}, {entity['state']} {entity['zip']}"),
-            small,
-        ),
-        Spacer(1, 14),
-        Paragraph(escape(when), body),
-        Paragraph(
-            "<br/>".join(escape(x) for x in [letter.name, *letter.address.split(", ", 1)]), body
-        ),
-        Paragraph(
-            escape(
-                ("Reference: " if letter.language == "en" else "Referencia: ") + letter.reference
-            ),
-            small,
-        ),
-        Spacer(1, 10),
-    ]
-    items: list[Any] = []
-    for kind, text in _blocks(letter.text):
-        if kind != "item" and items:
-            flow.append(ListFlowable(items, bulletType="bullet", leftIndent=12, bulletFontSize=8))
-            items = []
-        if kind == "title":
-            flow.append(Paragraph(escape(text), title))
-        elif kind == "heading":
-            flow.append(Paragraph(escape(text), head))
-        elif kind == "item":
-            items.append(ListItem(Paragraph(escape(text), body), leftIndent=12))
-        else:
-            flow.append(Paragraph(escape(text), body))
-    if items:
-        flow.append(ListFlowable(items, bulletType="bullet", leftIndent=12, bulletFontSize=8))
-    doc.build(flow)
-    return buffer.getvalue()
-
-
-def _write_batch(args: tuple[list[Letter], dict[str, Any], date, str]) -> int:
-    letters, entity, today, out = args
-    for letter in letters:
-        (Path(out) / f"{letter.reference}.pdf").write_bytes(render_pdf(letter, entity, today))
-    return len(letters)
-
-
-MAILING = (
-    "reference",
-    "name",
-    "address",
-    "state",
-    "variant",
-    "language",
-    "credit_monitoring",
-    "enrolment_code",
-    "elements",
-)
-
-
-def write(
-    batch: Batch, out_dir: Path, entity: dict[str, Any], today: date, workers: int = 2
-) -> dict[str, Any]:
-    """Write one PDF per letter (in ``workers`` processes), ``mailing.csv`` and
-    ``insufficient.csv``; what was written."""
-    letters_dir = out_dir / "letters"
-    letters_dir.mkdir(parents=True, exist_ok=True)
-    everyone = batch.letters + batch.insufficient
-    chunks = [everyone[i : i + 200] for i in range(0, len(everyone), 200)]
-    jobs = [(chunk, entity, today, str(letters_dir)) for chunk in chunks]
-    if workers > 1 and len(chunks) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            written = sum(pool.map(_write_batch, jobs))
-    else:
-        written = sum(_write_batch(job) for job in jobs)
-    for name, rows in (("mailing.csv", batch.letters), ("insufficient.csv", batch.insufficient)):
-        with (out_dir / name).open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(MAILING)
-            for letter in rows:
-                writer.writerow(
-                    [
-                        letter.reference,
-                        letter.name,
-                        letter.address,
-                        letter.state or "",
-                        letter.variant,
-                        letter.language,
-                        "true" if letter.credit_code else "false",
-                        letter.credit_code or "",
-                        ";".join(letter.elements),
-                    ]
-                )
-    return {
-        "letters": written,
-        "mailing": len(batch.letters),
-        "insufficient": len(batch.insufficient),
-        "duplicates_removed": batch.duplicates,
-        "credit_monitoring": sum(1 for x in everyone if x.credit_code),
-        "out": str(out_dir),
-    }
-
-
-def record_letters(engine: Any, incident_id: str, batch: Batch, now: datetime | None = None) -> int:
-    """Keep every letter written (the call centre looks them up; returned mail and address
-    corrections change them). A letter already recorded keeps its status; new ones are
-    ``ready`` or, without a usable address, ``insufficient``. How many were new."""
-    from sqlalchemy import insert
-
-    from phiwarden.store.breach_tables import breach_letters
-
-    at = (now or datetime.now()).replace(microsecond=0)
-    rows = [
-        {
-            "reference": x.reference,
-            "incident_id": incident_id,
-            "person": x.person,
-            "patient_id": x.person if not x.person.startswith("u:") else None,
-            "name": x.name[:255],
-            "address": x.address,
-            "state": x.state,
-            "variant": x.variant,
-            "language": x.language,
-            "credit_code": x.credit_code,
-            "elements": x.elements,
-            "status": "ready" if x.usable_address else "insufficient",
-            "generated_at": at,
-        }
-        for x in batch.letters + batch.insufficient
-    ]
-    with engine.begin() as conn:
-        known = set(
-            conn.execute(
-                select(breach_letters.c.reference).where(
-                    breach_letters.c.incident_id == incident_id
-                )
-            ).scalars()
-        )
-        new = [r for r in rows if r["reference"] not in known]
-        for start in range(0, len(new), 1_000):
-            conn.execute(insert(breach_letters), new[start : start + 1_000])
-    return len(new)
-
-
-def write_remail(engine: Any, incident_id: str, out_dir: Path) -> int:
-    """``remail.csv``: the letters a caller gave a corrected address for, to mail again
-    (their PDF is in ``letters/`` under the same reference); how many."""
-    from phiwarden.store.breach_tables import breach_letters
-
-    t = breach_letters.c
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(t.reference, t.name, t.address, t.state, t.variant, t.language, t.credit_code)
-            .where(t.incident_id == incident_id, t.status == "remail")
-            .order_by(t.reference)
-        ).all()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / "remail.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            ("reference", "name", "address", "state", "variant", "language", "credit_monitoring")
-        )
-        for r in rows:
-            writer.writerow(
-                [
-                    r.reference,
-                    r.name,
-                    r.address,
-                    r.state or "",
-                    r.variant,
-                    r.language,
-                    "true" if r.credit_code else "false",
-                ]
-            )
-    return len(rows)

@@ -216,14 +216,17 @@ def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
 
 
 def _pool(
-    units: Iterable[Unit], index: Index, workers: int, recognizer: str, start_method: str | None
+    units: Iterable[Unit], index: Index, workers: int, recognizer: str, start_method: str
 ) -> Iterator[list[UnitResult]]:
     """Scan batches in ``workers`` processes, a few batches in flight at once."""
     if workers <= 1:
         for batch in _batches(units):
             yield [scan_unit(u, index, recognizer) for u in batch]
         return
-    context = multiprocessing.get_context(start_method) if start_method else None
+    # spawned, not forked: the caller may hold native threads (DuckDB, a web server), and a
+    # forked child of a threaded process can crash on a lock another thread held (seen in
+    # the demo as a segfault in libc)
+    context = multiprocessing.get_context(start_method)
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=start, initargs=(index, recognizer)
     ) as pool:
@@ -297,7 +300,7 @@ def scan_paths(
     workers: int | None = None,
     mrn_pattern: str | None = None,
     recognizer: str = "fast",
-    start_method: str | None = None,
+    start_method: str = "spawn",
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ScanStats:

@@ -4,8 +4,7 @@ progress is in the store (``breach_sources``), and each job ends with a line in 
 incident's timeline.
 
 Only what is under the evidence folder (``PHIWARDEN_EVIDENCE_DIR``) can be scanned from
-the web: a path that leaves it is refused. The scan's worker processes are spawned, not
-forked, since the server has threads of its own. A scan interrupted by a restart is
+the web: a path that leaves it is refused. A scan interrupted by a restart is
 resumed by starting it again.
 """
 
@@ -108,7 +107,7 @@ def _run(
 
     try:
         if paths:
-            scan_paths(stores, incident_id, paths, actor=actor, start_method="spawn")
+            scan_paths(stores, incident_id, paths, actor=actor)
         if request.population_user and request.since and request.until:
             add_population(
                 stores,
@@ -155,7 +154,8 @@ def _letters(
     stores: Stores, incident: dict[str, object], out_dir: Path, language: str, actor: str
 ) -> None:
     from phiwarden.breach.hhs import hospital
-    from phiwarden.breach.letters import prepare, record_letters, write
+    from phiwarden.breach.letters import prepare
+    from phiwarden.breach.mailing import record_letters, write
     from phiwarden.cases.engine import change
 
     incident_id = str(incident["incident"])

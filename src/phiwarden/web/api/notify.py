@@ -17,7 +17,8 @@ from phiwarden.breach import lookup as call_centre
 from phiwarden.breach.decision import Decision, decide
 from phiwarden.breach.hhs import as_csv, hospital, report
 from phiwarden.breach.incident import get_incident
-from phiwarden.breach.obligations import as_json, compute, mark_done, residence_summary
+from phiwarden.breach.obligations import as_json, compute, residence_summary
+from phiwarden.breach.proof import mark_done
 from phiwarden.breach.scope import scope
 from phiwarden.web import scan_jobs
 from phiwarden.web.api.cases import answering

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from phiwarden.breach import lookup as call_centre
 from phiwarden.breach.decision import EXCLUSIONS, Assessment, Decision, decide
 from phiwarden.breach.hhs import hospital
-from phiwarden.breach.obligations import as_json, compute, mark_done
+from phiwarden.breach.obligations import as_json, compute
+from phiwarden.breach.proof import mark_done
 from phiwarden.breach.scope import scope
 from phiwarden.store.breach_tables import breach_letters
 from phiwarden.store.setup import Stores
