@@ -20,6 +20,7 @@ from phiwarden.synth.mailbox import write_mailbox
 from phiwarden.web.app import create_app
 from phiwarden.web.users import add_user
 from test_browser import CHROMIUM, PASSWORD, _fits, serving
+from test_browser_cases import _sign_in
 
 pytestmark = [
     pytest.mark.e2e,
@@ -59,11 +60,7 @@ def test_an_incident_from_the_form_to_a_rejected_finding(
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(f"{server}/signin")
-        page.fill("input[name=name]", "pat")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button:has-text('Sign in')")
+        page = _sign_in(browser, server, "pat")
         # 1. record the incident
         page.click("header a:has-text('Incidents')")
         page.fill("input[name=title]", "Phished billing mailbox")
@@ -135,11 +132,7 @@ def test_decide_see_the_deadlines_write_the_letters_and_answer_a_caller(
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(f"{server}/signin")
-        page.fill("input[name=name]", "pat")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button:has-text('Sign in')")
+        page = _sign_in(browser, server, "pat")
         page.goto(f"{server}/incidents/{incident}")
         # the presumption: "not a breach" without the four factors documented is refused
         page.select_option("select[name=outcome]", "not-breach")
@@ -167,11 +160,7 @@ def test_decide_see_the_deadlines_write_the_letters_and_answer_a_caller(
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
-        agent = browser.new_page(viewport={"width": 1280, "height": 800})
-        agent.goto(f"{server}/signin")
-        agent.fill("input[name=name]", "cal")
-        agent.fill("input[name=password]", PASSWORD)
-        agent.click("button:has-text('Sign in')")
+        agent = _sign_in(browser, server, "cal")
         agent.goto(f"{server}/callcenter")
         agent.fill("input[name=reference]", reference)
         agent.click("button:has-text('Look up')")
