@@ -62,7 +62,6 @@ def breach_decide(
     from pydantic import ValidationError
 
     from phiwarden.breach.decision import Decision, decide
-    from phiwarden.breach.scope import scope
     from phiwarden.cases.effects import Refused
 
     stores = _stores()
@@ -72,13 +71,8 @@ def breach_decide(
         decision = Decision(outcome=outcome, reason=reason, exclusion=exclusion, **extra)
     except ValidationError as exc:
         fail(" ".join(str(exc).split())[:400])
-    with stores.engine.connect() as conn:
-        found = scope(conn, incident_id)
-    elements = {e for p in found["people"] for e in p["elements"]}
     try:
-        record = decide(
-            stores, incident_id, decision, actor=reviewer, role="privacy_officer", elements=elements
-        )
+        record = decide(stores, incident_id, decision, actor=reviewer, role="privacy_officer")
     except (*USER_ERRORS, Refused, LookupError) as exc:
         fail(_one_line(exc))
     if as_json:

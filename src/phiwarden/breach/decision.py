@@ -166,13 +166,20 @@ def decide(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Record the decision on the incident (its details and its timeline) after checking it
-    against the rule; the record as kept."""
+    against the rule; the record as kept. ``elements`` (what was exposed, for the warnings)
+    is read from the incident's scope unless given."""
     if role != "privacy_officer":
         raise Forbidden(f"the role {role} may not decide a breach: privacy_officer may")
     check(decision.outcome, decision.exclusion, decision.assessment, "the incident")
     for group in decision.groups:
         check(group.outcome, group.exclusion, group.assessment, f"group {group.name!r}")
-    exposed = elements or set()
+    if elements is None:
+        from phiwarden.breach.scope import scope
+
+        with stores.engine.connect() as conn:
+            people = scope(conn, incident_id)["people"]
+        elements = {e for person in people for e in person["elements"]}
+    exposed = elements
     at = (now or datetime.now()).replace(microsecond=0)
     record = {
         **decision.model_dump(),

@@ -19,7 +19,6 @@ from phiwarden.breach.hhs import as_csv, hospital, report
 from phiwarden.breach.incident import get_incident
 from phiwarden.breach.obligations import as_json, compute, residence_summary
 from phiwarden.breach.proof import mark_done
-from phiwarden.breach.scope import scope
 from phiwarden.web import scan_jobs
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import Caller, guard, record, stores_of
@@ -82,12 +81,8 @@ def record_decision(
     """Record whether it is a reportable breach (45 CFR 164.402), signed by the caller."""
     stores = stores_of(request)
     incident_of(request, incident_id)
-    with stores.engine.connect() as conn:
-        elements = {e for p in scope(conn, incident_id)["people"] for e in p["elements"]}
     with answering():
-        done = decide(
-            stores, incident_id, body, actor=caller.name, role=caller.role, elements=elements
-        )
+        done = decide(stores, incident_id, body, actor=caller.name, role=caller.role)
     record(stores, caller, "decide", "incident", incident_id, {"outcome": body.outcome})
     return done
 

@@ -15,7 +15,6 @@ from phiwarden.breach.decision import EXCLUSIONS, Assessment, Decision, decide
 from phiwarden.breach.hhs import hospital
 from phiwarden.breach.obligations import as_json, compute
 from phiwarden.breach.proof import mark_done
-from phiwarden.breach.scope import scope
 from phiwarden.store.breach_tables import breach_letters
 from phiwarden.store.setup import Stores
 from phiwarden.web import scan_jobs
@@ -113,9 +112,7 @@ def decision_form(
             exclusion=exclusion or None,
             assessment=assessment,
         )
-        with stores.engine.connect() as conn:
-            elements = {e for p in scope(conn, incident_id)["people"] for e in p["elements"]}
-        decide(stores, incident_id, body, actor=caller.name, role=caller.role, elements=elements)
+        decide(stores, incident_id, body, actor=caller.name, role=caller.role)
 
     sent_back = refused(back, run)
     if sent_back is not None:
