@@ -131,12 +131,11 @@ def as_csv(fields: dict[str, Any]) -> str:
 def annual_log(conn: Connection, year: int, config: Path | None = None) -> list[dict[str, Any]]:
     """The breaches of fewer than 500 people discovered in ``year``: what is reported to
     HHS within 60 days after the year ends (164.408(c)), each with its report's fields."""
-    from phiwarden.breach.incident import get_incident, list_incidents
+    from phiwarden.breach.incident import list_incidents
 
     rows = []
-    for listed in list_incidents(conn, limit=100_000):
-        incident = get_incident(conn, listed["incident"])
-        if incident is None or not str(incident["discovered"]).startswith(f"{year}-"):
+    for incident in list_incidents(conn, limit=100_000):
+        if not incident or not str(incident["discovered"]).startswith(f"{year}-"):
             continue
         decision = incident["case"]["details"].get("decision")
         if not decision or decision["outcome"] != "breach":
