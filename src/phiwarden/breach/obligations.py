@@ -89,9 +89,16 @@ def _age(dob: Any, on: date) -> int | None:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def notified(conn: Connection, incident_id: str, decision: dict[str, Any], on: date) -> Notified:
-    """The people the decision says to notify, by state of residence."""
-    found = scope(conn, incident_id)
+def notified(
+    conn: Connection,
+    incident_id: str,
+    decision: dict[str, Any],
+    on: date,
+    scoped: dict[str, Any] | None = None,
+) -> Notified:
+    """The people the decision says to notify, by state of residence (from ``scoped``, the
+    incident's scope, when the caller has already read it)."""
+    found = scoped if scoped is not None else scope(conn, incident_id)
     p = domain_table("patients")
     ids = [x["patient_id"] for x in found["people"]]
     homes: dict[str, dict[str, Any]] = {}
@@ -234,8 +241,10 @@ def compute(
     *,
     config: Any = None,
     today: date | None = None,
+    scoped: dict[str, Any] | None = None,
 ) -> tuple[list[Obligation], Notified]:
-    """Every obligation of a decided incident, from the store."""
+    """Every obligation of a decided incident, from the store (``scoped``: its scope, if
+    already read)."""
     details = incident["case"]["details"] if "case" in incident else incident["details"]
     decision = details.get("decision")
     if not decision:
@@ -243,7 +252,7 @@ def compute(
             f"{incident['incident']} has no breach decision yet: record it with "
             "'phiwarden breach decide'"
         )
-    people = notified(conn, incident["incident"], decision, today or date.today())
+    people = notified(conn, incident["incident"], decision, today or date.today(), scoped)
     return plan(details, people, config), people
 
 

@@ -136,7 +136,7 @@ def incident_page(
         per_page=PER_PAGE,
         error=error,
         can_scan=allowed(caller.role, Permission.BREACH_SCAN),
-        **notification(stores, found, caller),
+        **notification(stores, found, caller, scoped),
     )
 
 

@@ -26,8 +26,11 @@ from phiwarden.web.views.render import check_csrf, page, refused, render
 router = APIRouter(include_in_schema=False)
 
 
-def notification(stores: Stores, incident: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """What the incident page shows after the scope: decision, obligations, letters."""
+def notification(
+    stores: Stores, incident: dict[str, Any], caller: Caller, scoped: dict[str, Any]
+) -> dict[str, Any]:
+    """What the incident page shows after the scope (already read: ``scoped``): decision,
+    obligations, letters."""
     from sqlalchemy import func, select
 
     details = incident["case"]["details"]
@@ -38,7 +41,7 @@ def notification(stores: Stores, incident: dict[str, Any], caller: Caller) -> di
     if decision:
         with stores.engine.connect() as conn:
             items, people = compute(
-                conn, incident, config=stores.settings.hospital_config, today=today
+                conn, incident, config=stores.settings.hospital_config, today=today, scoped=scoped
             )
         owners = hospital(stores.settings.hospital_config).get("owners")
         rows = as_json(items, today, details.get("obligations_done"), owners)
