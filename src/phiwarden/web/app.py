@@ -41,12 +41,24 @@ THREADS = 8
 TICK_SECONDS = 60.0
 
 
+#: how often ``serve`` looks for obligation reminders: their stages change by the day, and
+#: each look computes every decided incident's obligations
+REMIND_SECONDS = 3600.0
+_reminded_at: dict[int, float] = {}
+
+
 def tick_all(stores: Stores) -> None:
-    """Queue the breach obligations' reminders, then the case tick (timers, outbox)."""
+    """Queue the breach obligations' reminders (at most hourly), then the case tick
+    (timers, outbox: every minute)."""
+    import time
+
     from phiwarden.breach.reminders import remind
     from phiwarden.cases.tick import tick
 
-    remind(stores)
+    last = _reminded_at.get(id(stores))
+    if last is None or time.monotonic() - last >= REMIND_SECONDS:
+        remind(stores)
+        _reminded_at[id(stores)] = time.monotonic()
     tick(stores)
 
 
