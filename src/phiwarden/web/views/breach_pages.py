@@ -23,7 +23,7 @@ from phiwarden.web import scan_jobs
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.notify_pages import notification
-from phiwarden.web.views.render import check_csrf, page, refused, render
+from phiwarden.web.views.render import check_csrf, form_change, page, render
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 100
@@ -155,7 +155,9 @@ def incident_scan(
     """Start a scan from the incident page."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    back = refused(
+    return form_change(
+        request,
+        caller,
         f"/incidents/{incident_id}",
         lambda: scan_jobs.start_scan(
             stores,
@@ -169,11 +171,8 @@ def incident_scan(
             ),
             caller.name,
         ),
+        ("scan", "incident", incident_id, {"paths": path}),
     )
-    if back is not None:
-        return back
-    record(stores, caller, "scan", "incident", incident_id, {"paths": path})
-    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
 @router.get("/incidents/{incident_id}/people/{person}", response_class=HTMLResponse)
@@ -225,9 +224,10 @@ def incident_review(
     """A reviewer's decision from a person's page."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    back = f"/incidents/{incident_id}/people/{person}"
-    sent_back = refused(
-        back,
+    return form_change(
+        request,
+        caller,
+        f"/incidents/{incident_id}/people/{person}",
         lambda: scoping.review(
             stores,
             incident_id,
@@ -237,8 +237,5 @@ def incident_review(
             reviewer=caller.name,
             reason=reason,
         ),
+        ("review", "incident", incident_id, {"target": target, "ref": ref}),
     )
-    if sent_back is not None:
-        return sent_back
-    record(stores, caller, "review", "incident", incident_id, {"target": target, "ref": ref})
-    return RedirectResponse(back, status_code=303)

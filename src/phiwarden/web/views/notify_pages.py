@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from phiwarden.breach import lookup as call_centre
 from phiwarden.breach.decision import EXCLUSIONS, Assessment, Decision, decide
@@ -21,7 +21,7 @@ from phiwarden.web import scan_jobs
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.api.notify import LOOKUPS
 from phiwarden.web.roles import Permission, allowed
-from phiwarden.web.views.render import check_csrf, page, refused, render
+from phiwarden.web.views.render import check_csrf, form_change, page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,11 +117,9 @@ def decision_form(
         )
         decide(stores, incident_id, body, actor=caller.name, role=caller.role)
 
-    sent_back = refused(back, run)
-    if sent_back is not None:
-        return sent_back
-    record(stores, caller, "decide", "incident", incident_id, {"outcome": outcome})
-    return RedirectResponse(back, status_code=303)
+    return form_change(
+        request, caller, back, run, ("decide", "incident", incident_id, {"outcome": outcome})
+    )
 
 
 @router.post("/incidents/{incident_id}/obligations/done")
@@ -136,14 +134,13 @@ def obligation_form(
     """An obligation met, from the timeline."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    back = f"/incidents/{incident_id}"
-    sent_back = refused(
-        back, lambda: mark_done(stores, incident_id, key, actor=caller.name, note=note)
+    return form_change(
+        request,
+        caller,
+        f"/incidents/{incident_id}",
+        lambda: mark_done(stores, incident_id, key, actor=caller.name, note=note),
+        ("obligation_done", "incident", incident_id, {"key": key}),
     )
-    if sent_back is not None:
-        return sent_back
-    record(stores, caller, "obligation_done", "incident", incident_id, {"key": key})
-    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/incidents/{incident_id}/letters")
@@ -157,15 +154,14 @@ def letters_form(
     """Write the letters (in the background) from the incident page."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    back = f"/incidents/{incident_id}"
     out = stores.settings.data_dir / "letters" / incident_id
-    sent_back = refused(
-        back, lambda: scan_jobs.start_letters(stores, incident_id, out, language, caller.name)
+    return form_change(
+        request,
+        caller,
+        f"/incidents/{incident_id}",
+        lambda: scan_jobs.start_letters(stores, incident_id, out, language, caller.name),
+        ("letters", "incident", incident_id, {"language": language}),
     )
-    if sent_back is not None:
-        return sent_back
-    record(stores, caller, "letters", "incident", incident_id, {"language": language})
-    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/callcenter", response_class=HTMLResponse)

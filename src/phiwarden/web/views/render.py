@@ -91,3 +91,22 @@ def refused(back: str, run: Callable[[], Any]) -> RedirectResponse | None:
         joiner = "&" if "?" in back else "?"
         return RedirectResponse(f"{back}{joiner}error={quote(detail[:400])}", status_code=303)
     return None
+
+
+def form_change(
+    request: Request,
+    caller: Caller,
+    back: str,
+    run: Callable[[], Any],
+    audit: tuple[str, str, str | None, dict[str, Any] | None],
+) -> RedirectResponse:
+    """A change made from a form: run it; if refused, back to ``back`` with the reason;
+    else write ``audit`` (action, object type, id, detail) to the audit trail and go back."""
+    from phiwarden.web.api.deps import record, stores_of
+
+    sent_back = refused(back, run)
+    if sent_back is not None:
+        return sent_back
+    action, object_type, object_id, detail = audit
+    record(stores_of(request), caller, action, object_type, object_id, detail)
+    return RedirectResponse(back, status_code=303)
