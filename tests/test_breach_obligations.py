@@ -336,6 +336,10 @@ def test_the_cli_decides_and_lists_obligations_on_the_test_hospital(
     ]
     early = runner.invoke(cli_app, [*base, "breach", "obligations", incident, "--json"])
     assert early.exit_code == 1 and "no breach decision yet" in early.output
+    bad_day = runner.invoke(
+        cli_app, [*base, "breach", "obligations", incident, "--today", "2026-13-01"]
+    )
+    assert bad_day.exit_code == 1 and "--today is YYYY-MM-DD" in bad_day.output
     factors = tmp_path / "factors.toml"
     factors.write_text(
         '[[groups]]\nname = "name and MRN only"\nonly = ["name", "mrn"]\noutcome = "not-breach"\n'

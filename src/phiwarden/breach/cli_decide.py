@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from phiwarden.breach.cli import breach_app
+from phiwarden.breach.cli import _day, breach_app
 from phiwarden.cli_common import USER_ERRORS, out
 from phiwarden.cli_common import one_line as _one_line
 from phiwarden.cli_common import print_json as _print_json
@@ -96,7 +96,7 @@ def breach_obligations(
 
     stores = _stores()
     incident = _incident(stores, incident_id)
-    on = date.fromisoformat(today) if today else date.today()
+    on = _day(today, "--today") or date.today()
     try:
         with stores.engine.connect() as conn:
             items, people = compute(
@@ -313,7 +313,7 @@ def breach_delay(
             incident_id,
             actor=reviewer,
             agency=agency,
-            written_until=date.fromisoformat(written_until) if written_until else None,
+            written_until=_day(written_until, "--written-until"),
             oral_days=oral_days,
         )
     except (*USER_ERRORS, Refused) as exc:
