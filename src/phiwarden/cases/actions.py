@@ -139,8 +139,8 @@ def record_fact(
         spec = ctx.procedure.facts.get(fact)
         if spec is None:
             raise Refused(f"unknown fact {fact!r}: use one of {', '.join(ctx.procedure.facts)}")
-        if role != "privacy_officer":
-            raise Forbidden(f"the role {role} may not record {fact!r}: privacy_officer may")
+        if role not in spec.roles:
+            raise Forbidden(f"the role {role} may not record {fact!r}: {', '.join(spec.roles)} may")
         if not value.strip():
             raise Refused(f"say who or what for {fact!r}")
         facts = dict(ctx.case["details"].get("facts") or {})

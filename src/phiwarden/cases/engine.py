@@ -84,11 +84,13 @@ def open_case(
     details: Mapping[str, Any] | None = None,
     assignee: str | None = None,
     now: datetime | None = None,
+    on_open: Callable[[Ctx], None] | None = None,
 ) -> str:
     """Open a case and enter its initial state; its number.
 
     ``subjects`` are (kind, ref, role) such as ("patient", patient_id, "victim");
-    ``links`` are (kind, ref) such as ("encounter", encounter_id).
+    ``links`` are (kind, ref) such as ("encounter", encounter_id); ``on_open`` runs in the
+    same transaction (an investigation stores its evidence snapshot so).
     """
     at = _now(now)
     procedure, source = load_procedure(stores, procedure_name)
@@ -126,6 +128,13 @@ def open_case(
                 state = procedure.state(procedure.initial)
                 ctx.event("state", f"State: {state.title}", cites=state.cites)
                 enter_state(ctx, state)
+                if on_open is not None:
+                    on_open(ctx)
+                    conn.execute(
+                        update(case_files)
+                        .where(case_files.c.case_id == case_id)
+                        .values(details=ctx.case["details"], assignee=ctx.case["assignee"])
+                    )
                 _refresh_due(conn, case_id)
                 return case_id
         except IntegrityError:

@@ -89,6 +89,8 @@ class Evidence(_Model):
 
     title: str
     cites: str = ""
+    #: the roles that may record it (facts only)
+    roles: tuple[str, ...] = ("privacy_officer",)
 
 
 class Procedure(_Model):

@@ -121,10 +121,12 @@ suppressions = Table(
     Column("patient_id", String(64), nullable=False),
     Column("code", String(48), nullable=False),
     Column("alert_id", String(32), nullable=True),
+    Column("case_id", String(32), nullable=True),
     Column("note", Text, nullable=True),
     Column("created_by", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "patient_id", "code"),
-    comment="(user, patient, reason code) triples judged appropriate: monitoring does not "
-    "raise them again.",
+    comment="(user, patient, reason code) triples judged appropriate (by an alert's decision, "
+    "or by an investigation's no-violation finding: case_id): monitoring does not raise "
+    "them again.",
 )

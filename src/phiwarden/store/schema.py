@@ -252,5 +252,6 @@ from phiwarden.store import breach_tables as breach_tables  # noqa: E402
 from phiwarden.store import case_tables as case_tables  # noqa: E402
 from phiwarden.store import identity_tables as identity_tables  # noqa: E402
 from phiwarden.store import monitor_tables as monitor_tables  # noqa: E402
+from phiwarden.store import program_tables as program_tables  # noqa: E402
 from phiwarden.store import redflag_tables as redflag_tables  # noqa: E402
 from phiwarden.store import web_tables as web_tables  # noqa: E402
