@@ -20,6 +20,7 @@ from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail, progress_bar
 from phiwarden.monitor.cli import monitor_app
+from phiwarden.program.cli import program_app
 from phiwarden.redflags.cli import redflags_app
 from phiwarden.store.setup import initialise
 from phiwarden.synth.spec import FORMATS as SYNTH_FORMATS
@@ -296,6 +297,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(redflags_app, name="redflags")
 app.add_typer(cases_app, name="cases")
 app.add_typer(breach_app, name="breach")
+app.add_typer(program_app, name="program")
 app.add_typer(users_app, name="users")
 app.command()(serve)
 app.add_typer(audit_app, name="audit")

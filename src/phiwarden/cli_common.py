@@ -4,6 +4,7 @@ one-line errors and JSON output the command-line contract promises."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,13 @@ def one_line(exc: BaseException) -> str:
 def print_json(data: Any) -> None:
     """JSON on stdout and nothing else."""
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option's date (None when not given), or a one-line error and exit 1."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} is YYYY-MM-DD, not {value!r}")

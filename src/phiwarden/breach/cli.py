@@ -4,7 +4,6 @@ affected people, list them, and record reviewers' decisions."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,20 +12,12 @@ import typer
 from phiwarden.breach.categories import LOCATIONS, TYPES
 from phiwarden.cli_common import USER_ERRORS, out
 from phiwarden.cli_common import one_line as _one_line
+from phiwarden.cli_common import parse_day as _day
 from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail
 
 breach_app = typer.Typer(help="Breach incidents and their scoping.", no_args_is_help=True)
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} is YYYY-MM-DD, not {value!r}")
 
 
 @breach_app.command("open")

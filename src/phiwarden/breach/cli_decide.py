@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from phiwarden.breach.cli import _day, breach_app
+from phiwarden.breach.cli import breach_app
 from phiwarden.cli_common import USER_ERRORS, out
 from phiwarden.cli_common import one_line as _one_line
+from phiwarden.cli_common import parse_day as _day
 from phiwarden.cli_common import print_json as _print_json
 from phiwarden.cli_common import stores as _stores
 from phiwarden.console import fail

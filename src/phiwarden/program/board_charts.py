@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.renderSVG import drawToString
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 
 BLUE = colors.HexColor("#2b6cb0")
@@ -23,14 +22,17 @@ def _title(d: Drawing, text: str, height: float) -> None:
     d.add(String(0, height - 12, text, fontName="Helvetica-Bold", fontSize=10))
 
 
-def _legend(d: Drawing, x: float, y: float, pairs: list[tuple[Any, str]]) -> None:
-    legend = Legend()
-    legend.x, legend.y = x, y
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.fontSize = 8
-    legend.colorNamePairs = pairs
-    d.add(legend)
+def _legend(d: Drawing, height: float, pairs: list[tuple[Any, str]]) -> None:
+    """Swatches and names in a row at the top right, under nothing else."""
+    x = WIDTH - sum(18 + 4.6 * len(name) for _, name in pairs)
+    for colour, name in pairs:
+        d.add(Rect(x, height - 12, 9, 9, fillColor=colour, strokeColor=None))
+        d.add(String(x + 12, height - 11, name, fontSize=8))
+        x += 18 + 4.6 * len(name)
+
+
+def _short(label: str, most: int = 40) -> str:
+    return label if len(label) <= most else label[: most - 1].rstrip() + "…"
 
 
 def _empty(d: Drawing, height: float) -> Drawing:
@@ -47,12 +49,12 @@ def flags_by_type(types: list[dict[str, Any]]) -> Drawing:
     if not top:
         return _empty(d, height)
     chart = HorizontalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 150, 25, WIDTH - 170, height - 60
+    chart.x, chart.y, chart.width, chart.height = 190, 20, WIDTH - 200, height - 50
     chart.data = [
         [t["resolved"] + t["dismissed"] for t in top],
         [t["open"] for t in top],
     ]
-    chart.categoryAxis.categoryNames = [f"{t['code']} {t['title'][:22]}" for t in top]
+    chart.categoryAxis.categoryNames = [_short(f"{t['code']} {t['title']}") for t in top]
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.valueAxis.valueMin = 0
@@ -62,7 +64,7 @@ def flags_by_type(types: list[dict[str, Any]]) -> Drawing:
     chart.bars[1].fillColor = ORANGE
     chart.bars.strokeColor = None
     d.add(chart)
-    _legend(d, WIDTH, 8, [(GREEN, "resolved or dismissed"), (ORANGE, "still open")])
+    _legend(d, height, [(GREEN, "resolved or dismissed"), (ORANGE, "still open")])
     return d
 
 
@@ -82,7 +84,7 @@ def cases_per_month(per_month: dict[str, list[int]]) -> Drawing:
     chart.bars[1].fillColor = GREEN
     chart.bars.strokeColor = None
     d.add(chart)
-    _legend(d, WIDTH, 10, [(BLUE, "opened"), (GREEN, "closed")])
+    _legend(d, height, [(BLUE, "opened"), (GREEN, "closed")])
     return d
 
 
@@ -95,9 +97,9 @@ def training_by_department(departments: list[dict[str, Any]]) -> Drawing:
     if not rows:
         return _empty(d, height)
     chart = HorizontalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 150, 25, WIDTH - 170, height - 60
+    chart.x, chart.y, chart.width, chart.height = 190, 20, WIDTH - 200, height - 50
     chart.data = [[r["current"] for r in rows], [r["overdue"] for r in rows]]
-    chart.categoryAxis.categoryNames = [str(r["department"])[:28] for r in rows]
+    chart.categoryAxis.categoryNames = [_short(str(r["department"])) for r in rows]
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.categoryAxis.style = "stacked"
@@ -107,7 +109,7 @@ def training_by_department(departments: list[dict[str, Any]]) -> Drawing:
     chart.bars[1].fillColor = ORANGE
     chart.bars.strokeColor = None
     d.add(chart)
-    _legend(d, WIDTH, 8, [(GREEN, "current"), (ORANGE, "overdue")])
+    _legend(d, height, [(GREEN, "current"), (ORANGE, "overdue")])
     return d
 
 

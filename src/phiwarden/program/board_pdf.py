@@ -196,7 +196,15 @@ def story(figures: dict[str, Any]) -> list[Any]:
                 ]
                 for i in incidents
             ],
-            [2.2 * inch, 0.8 * inch, 1.1 * inch, 0.55 * inch, 0.7 * inch, 0.55 * inch, 0.65 * inch],
+            [
+                2.1 * inch,
+                0.85 * inch,
+                1.15 * inch,
+                0.55 * inch,
+                0.65 * inch,
+                0.55 * inch,
+                0.95 * inch,
+            ],
         )
         if incidents
         else _none("No incidents were opened this year.")

@@ -50,6 +50,14 @@ class Subject:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+def title_of(subject: str) -> str:
+    """A subject as a reader names it."""
+    fixed = {"redflag_catalogue": "Red flag catalogue", "sanction_policy": "Sanction policy"}
+    if subject in fixed:
+        return fixed[subject]
+    return "Procedure: " + subject.removeprefix("procedure:").replace("_", " ")
+
+
 def subjects(config_dir: Path | None) -> list[str]:
     """Every subject the log can hold."""
     names = {p.stem for p in PROCEDURES.glob("*.toml")}
@@ -163,7 +171,8 @@ def log(conn: Connection) -> list[dict[str, Any]]:
             else []
         )
         out.append(
-            {k: v for k, v in r.items() if k != "content"} | {"diff": diff, "first": before is None}
+            {k: v for k, v in r.items() if k != "content"}
+            | {"title": title_of(r["subject"]), "diff": diff, "first": before is None}
         )
         previous[r["subject"]] = dict(r)
     return sorted(out, key=lambda e: (e["approved_on"], e["change_id"]), reverse=True)

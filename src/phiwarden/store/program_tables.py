@@ -81,13 +81,11 @@ caller_attempts = Table(
 training_records = Table(
     "training_records",
     metadata,
-    Column("record_id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", String(64), nullable=False, index=True),
-    Column("course", String(64), nullable=False),
-    Column("completed_on", Date, nullable=False),
+    Column("user_id", String(64), primary_key=True),
+    Column("course", String(64), primary_key=True),
+    Column("completed_on", Date, primary_key=True),
     Column("source", Text, nullable=False),
     Column("imported_at", DateTime, nullable=False),
-    UniqueConstraint("user_id", "course", "completed_on"),
     comment="Who completed which training when, imported from the learning system's CSV.",
 )
 

@@ -69,24 +69,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "training_records",
-        sa.Column("record_id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("user_id", sa.String(length=64), nullable=False),
         sa.Column("course", sa.String(length=64), nullable=False),
         sa.Column("completed_on", sa.Date(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("imported_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_training_records")),
-        sa.UniqueConstraint(
-            "user_id",
-            "course",
-            "completed_on",
-            name=op.f("uq_training_records_user_id_course_completed_on"),
+        sa.PrimaryKeyConstraint(
+            "user_id", "course", "completed_on", name=op.f("pk_training_records")
         ),
         comment="Who completed which training when, imported from the learning system's CSV.",
     )
-    with op.batch_alter_table("training_records", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_training_records_user_id"), ["user_id"], unique=False)
-
     op.create_table(
         "corrective_actions",
         sa.Column("action_id", sa.Integer(), autoincrement=True, nullable=False),
@@ -157,9 +149,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_corrective_actions_case_id"))
 
     op.drop_table("corrective_actions")
-    with op.batch_alter_table("training_records", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_training_records_user_id"))
-
     op.drop_table("training_records")
     op.drop_table("service_providers")
     with op.batch_alter_table("program_changes", schema=None) as batch_op:
