@@ -213,6 +213,93 @@ def _calls(ids: dict[str, str]) -> list[tuple[str, str, Permission, dict[str, An
             {"address": "1 Main St, Springfield, MO 65801"},
         ),
         ("POST", "/api/lookup", Permission.LOOKUP, {"reference": "AAAA-BBBB"}),
+        ("GET", "/api/investigations", Permission.CASES_READ, None),
+        (
+            "POST",
+            "/api/investigations",
+            Permission.INVESTIGATION_OPEN,
+            {
+                "user_id": ids["user_id"],
+                "complaint": "a patient complained",
+                "since": "2020-01-01",
+                "until": "2030-01-01",
+            },
+        ),
+        ("GET", f"/api/investigations/{NO_CASE}/evidence", Permission.DOCUMENTS_READ, None),
+        (
+            "POST",
+            f"/api/investigations/{NO_CASE}/finding",
+            Permission.INVESTIGATION_WORK,
+            {"finding": "no reason found"},
+        ),
+        (
+            "POST",
+            f"/api/investigations/{NO_CASE}/determination",
+            Permission.INVESTIGATION_DETERMINE,
+            {"outcome": "violation", "level": 1, "reason": "curiosity"},
+        ),
+        (
+            "POST",
+            f"/api/investigations/{NO_CASE}/breach-decision",
+            Permission.INVESTIGATION_DETERMINE,
+            {"outcome": "breach", "reason": "viewed"},
+        ),
+        (
+            "POST",
+            f"/api/investigations/{NO_CASE}/referrals",
+            Permission.INVESTIGATION_DETERMINE,
+            {"to": "ocr", "on": "2026-01-02"},
+        ),
+        ("GET", f"/api/workforce/{ids['user_id']}/investigations", Permission.ALERTS_READ, None),
+        ("GET", "/api/sanctions", Permission.SANCTIONS_READ, None),
+        (
+            "POST",
+            f"/api/cases/{NO_CASE}/corrective-actions",
+            Permission.CORRECTIVE_EDIT,
+            {"title": "extra identifier", "owner": "call centre", "due_on": "2099-01-01"},
+        ),
+        ("POST", "/api/corrective-actions/999999/done", Permission.CORRECTIVE_EDIT, {}),
+        (
+            "POST",
+            "/api/corrective-actions/999999/verify",
+            Permission.CORRECTIVE_EDIT,
+            {"note": "ok"},
+        ),
+        (
+            "POST",
+            "/api/callers/verify",
+            Permission.CALLER_VERIFY,
+            {"mrn": ids["mrn"], "first_name": "A", "last_name": "B", "dob": "1990-01-01"},
+        ),
+        ("GET", "/api/program/dashboard", Permission.PROGRAM_READ, None),
+        ("GET", "/api/program/training", Permission.PROGRAM_READ, None),
+        (
+            "POST",
+            "/api/program/training",
+            Permission.PROGRAM_EDIT,
+            {
+                "__form__": {},
+                "__files__": {"file": ("lms.csv", b"user_id,course,completed_on\n", "text/csv")},
+            },
+        ),
+        ("GET", "/api/program/providers", Permission.PROGRAM_READ, None),
+        (
+            "POST",
+            "/api/program/providers",
+            Permission.PROGRAM_EDIT,
+            {
+                "__form__": {},
+                "__files__": {"file": ("v.csv", b"name,service\nShred Co,paper\n", "text/csv")},
+            },
+        ),
+        ("GET", "/api/program/log", Permission.PROGRAM_READ, None),
+        (
+            "POST",
+            "/api/program/approvals",
+            Permission.PROGRAM_EDIT,
+            {"subject": "procedure:nosuch", "approved_by": "board", "approved_on": "2026-01-01"},
+        ),
+        ("GET", "/api/program/report?format=html", Permission.PROGRAM_READ, None),
     ]
 
 

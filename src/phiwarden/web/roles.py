@@ -20,6 +20,7 @@ class Role(StrEnum):
     BILLING = "billing"
     AUDITOR = "auditor"
     CALL_CENTER = "call_center"
+    HR = "hr"
 
 
 class Permission(StrEnum):
@@ -51,6 +52,14 @@ class Permission(StrEnum):
     BREACH_DECIDE = "breach:decide"
     BREACH_NOTIFY = "breach:notify"
     LOOKUP = "lookup"
+    INVESTIGATION_OPEN = "investigation:open"
+    INVESTIGATION_WORK = "investigation:work"
+    INVESTIGATION_DETERMINE = "investigation:determine"
+    SANCTIONS_READ = "sanctions:read"
+    CORRECTIVE_EDIT = "corrective:edit"
+    CALLER_VERIFY = "caller:verify"
+    PROGRAM_READ = "program:read"
+    PROGRAM_EDIT = "program:edit"
     AUDIT_READ = "audit:read"
     USERS_ADMIN = "users:admin"
 
@@ -64,7 +73,9 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.CASES_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
     Permission.CASES_OPEN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR}),
     Permission.CASES_WORK: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
-    Permission.TASKS_SIGN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING}),
+    Permission.TASKS_SIGN: frozenset(
+        {R.PRIVACY_OFFICER, R.INVESTIGATOR, R.REGISTRAR, R.BILLING, R.HR}
+    ),
     Permission.DOCUMENTS_READ: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR, R.AUDITOR}),
     Permission.REFERRAL: frozenset({R.PRIVACY_OFFICER}),
     Permission.BILLING_READ: frozenset({R.PRIVACY_OFFICER, R.BILLING, R.AUDITOR}),
@@ -90,6 +101,16 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.BREACH_DECIDE: frozenset({R.PRIVACY_OFFICER}),
     Permission.BREACH_NOTIFY: frozenset({R.PRIVACY_OFFICER}),
     Permission.LOOKUP: frozenset({R.PRIVACY_OFFICER, R.CALL_CENTER}),
+    # investigations: the investigator works the ones assigned to them; the privacy officer
+    # determines; HR sees the sanctions (and signs the tasks given to HR), nothing else
+    Permission.INVESTIGATION_OPEN: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.INVESTIGATION_WORK: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.INVESTIGATION_DETERMINE: frozenset({R.PRIVACY_OFFICER}),
+    Permission.SANCTIONS_READ: frozenset({R.PRIVACY_OFFICER, R.HR, R.AUDITOR}),
+    Permission.CORRECTIVE_EDIT: frozenset({R.PRIVACY_OFFICER, R.INVESTIGATOR}),
+    Permission.CALLER_VERIFY: frozenset({R.PRIVACY_OFFICER, R.CALL_CENTER}),
+    Permission.PROGRAM_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.AUDITOR}),
+    Permission.PROGRAM_EDIT: frozenset({R.PRIVACY_OFFICER}),
     Permission.AUDIT_READ: frozenset({R.ADMIN, R.PRIVACY_OFFICER, R.AUDITOR}),
     Permission.USERS_ADMIN: frozenset({R.ADMIN}),
 }

@@ -11,8 +11,10 @@ from phiwarden.web.api import (
     cases,
     flags,
     incidents,
+    investigations,
     notify,
     people,
+    program,
     status,
 )
 
@@ -27,6 +29,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     people.router,
     incidents.router,
     notify.router,
+    investigations.router,
+    program.router,
 )
 PREFIX = "/api"
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from phiwarden.cases import actions, casefile, documents, referral, transition
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
+from phiwarden.web.api.investigations import check_assigned
 from phiwarden.web.roles import Permission
 
 router = APIRouter(tags=["cases"])
@@ -80,6 +81,7 @@ def _done(
     request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     stores = stores_of(request)
+    check_assigned(request, case_id, caller)
     with answering():
         after = run()
     record(stores, caller, what, "case", case_id, {"state": after["state"]})

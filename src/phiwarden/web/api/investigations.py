@@ -1,0 +1,320 @@
+"""Privacy investigations through the API: open one (from alerts or a complaint), read its
+frozen evidence, submit the finding, the Privacy Officer's determination and breach
+decision, referrals, a member's history, the sanctions HR applies, and corrective actions.
+
+An investigator works only the investigations assigned to them; the Privacy Officer
+determines. Every read of an investigation's evidence is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from phiwarden.breach.decision import Decision
+from phiwarden.cases.casefile import list_cases, open_tasks
+from phiwarden.program import corrective, evidence
+from phiwarden.program import investigation as pi
+from phiwarden.store.case_tables import case_files
+from phiwarden.store.program_tables import sanctions
+from phiwarden.web.api.cases import answering
+from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
+from phiwarden.web.roles import Permission
+
+router = APIRouter(tags=["investigations"])
+
+
+class Opening(BaseModel):
+    """Open from alerts, or from a complaint about a member in a window."""
+
+    alert_ids: list[str] = Field(default_factory=list, max_length=500)
+    user_id: str | None = Field(None, max_length=64)
+    complaint: str | None = Field(None, max_length=4000)
+    since: date | None = None
+    until: date | None = None
+    assignee: str | None = Field(None, max_length=64)
+
+
+class Revised(BaseModel):
+    """The revision the caller read."""
+
+    revision: int | None = Field(None, ge=0, le=MAX_ID)
+
+
+class Finding(Revised):
+    """The investigator's proposed finding."""
+
+    finding: str = Field(min_length=1, max_length=20000)
+
+
+class Determination(Revised):
+    """The Privacy Officer's determination."""
+
+    outcome: Literal["violation", "no_violation"]
+    level: int | None = Field(None, ge=1, le=9)
+    reason: str = Field(min_length=1, max_length=4000)
+    suppress: bool = False
+
+
+class BreachDecision(Decision):
+    """The four-factor breach decision, with the revision read."""
+
+    revision: int | None = Field(None, ge=0, le=MAX_ID)
+
+
+class Referral(Revised):
+    """A referral to law enforcement or the report to OCR."""
+
+    to: Literal["law_enforcement", "ocr"]
+    on: date
+    detail: str = Field("", max_length=500)
+
+
+class Action(BaseModel):
+    """A corrective action."""
+
+    title: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=128)
+    due_on: date
+
+
+class Note(BaseModel):
+    """What was done, or how it was verified."""
+
+    note: str = Field("", max_length=4000)
+
+
+def check_assigned(request: Request, case_id: str, caller: Caller) -> None:
+    """An investigator may change only the investigations assigned to them."""
+    if caller.role != "investigator":
+        return
+    with stores_of(request).engine.connect() as conn:
+        row = conn.execute(
+            select(case_files.c.case_type, case_files.c.assignee).where(
+                case_files.c.case_id == case_id
+            )
+        ).first()
+    if row is not None and row.case_type == pi.PROCEDURE and row.assignee != caller.name:
+        raise HTTPException(
+            403, f"investigation {case_id} is assigned to {row.assignee or 'nobody'}, not you"
+        )
+
+
+@router.get("/investigations")
+def list_investigations(
+    request: Request,
+    state: str | None = None,
+    caller: Caller = Depends(guard(Permission.CASES_READ)),
+) -> dict[str, Any]:
+    """The investigations, soonest due first."""
+    with stores_of(request).engine.connect() as conn:
+        rows, total = list_cases(conn, case_type=pi.PROCEDURE, state=state, limit=500)
+    return {"total": total, "investigations": rows}
+
+
+@router.post("/investigations", status_code=201)
+def open_one(
+    body: Opening, request: Request, caller: Caller = Depends(guard(Permission.INVESTIGATION_OPEN))
+) -> dict[str, Any]:
+    """Open an investigation (or add the alerts to the member's open one)."""
+    stores = stores_of(request)
+    with answering():
+        case_id, new = pi.open_investigation(
+            stores,
+            actor=caller.name,
+            alert_ids=body.alert_ids,
+            user_id=body.user_id,
+            complaint=body.complaint,
+            since=body.since,
+            until=body.until,
+            assignee=body.assignee or (caller.name if caller.role == "investigator" else None),
+        )
+    record(stores, caller, "open", "case", case_id, {"new": new, "alerts": len(body.alert_ids)})
+    return {"case_id": case_id, "new": new}
+
+
+@router.get("/investigations/{case_id}/evidence")
+def read_evidence(
+    case_id: str, request: Request, caller: Caller = Depends(guard(Permission.DOCUMENTS_READ))
+) -> dict[str, Any]:
+    """The frozen evidence, with its hash checked against the one recorded (audited)."""
+    stores = stores_of(request)
+    with answering():
+        verdict = evidence.load(stores, case_id)
+    record(stores, caller, "read_evidence", "case", case_id, {"ok": verdict.ok})
+    return {
+        "ok": verdict.ok,
+        "recorded": verdict.recorded,
+        "computed": verdict.computed,
+        "evidence": verdict.content,
+    }
+
+
+def _changed(
+    request: Request, caller: Caller, case_id: str, what: str, after: dict[str, Any]
+) -> dict[str, Any]:
+    record(stores_of(request), caller, what, "case", case_id, {"state": after["state"]})
+    return {"case_id": case_id, "state": after["state"], "revision": after["revision"]}
+
+
+@router.post("/investigations/{case_id}/finding")
+def submit_finding(
+    case_id: str,
+    body: Finding,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.INVESTIGATION_WORK)),
+) -> dict[str, Any]:
+    """Submit the proposed finding to the Privacy Officer (the interview must be recorded)."""
+    with answering():
+        check_assigned(request, case_id, caller)
+        after = pi.submit(
+            stores_of(request),
+            case_id,
+            body.finding,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+        )
+    return _changed(request, caller, case_id, "submit", after)
+
+
+@router.post("/investigations/{case_id}/determination")
+def determination(
+    case_id: str,
+    body: Determination,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.INVESTIGATION_DETERMINE)),
+) -> dict[str, Any]:
+    """Violation (at a level of the sanction policy) or no violation (optionally suppressed)."""
+    with answering():
+        after = pi.determine(
+            stores_of(request),
+            case_id,
+            body.outcome,
+            body.reason,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+            level=body.level,
+            suppress=body.suppress,
+        )
+    return _changed(request, caller, case_id, f"determine_{body.outcome}", after)
+
+
+@router.post("/investigations/{case_id}/breach-decision")
+def breach_decision(
+    case_id: str,
+    body: BreachDecision,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.INVESTIGATION_DETERMINE)),
+) -> dict[str, Any]:
+    """The four-factor breach decision; "breach" opens an incident with the population."""
+    decision = Decision.model_validate(body.model_dump(exclude={"revision"}))
+    with answering():
+        after = pi.decide_breach(
+            stores_of(request),
+            case_id,
+            decision,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+        )
+    out = _changed(request, caller, case_id, "breach_decision", after)
+    return out | {"incident": after.get("incident")}
+
+
+@router.post("/investigations/{case_id}/referrals")
+def referral(
+    case_id: str,
+    body: Referral,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.INVESTIGATION_DETERMINE)),
+) -> dict[str, Any]:
+    """Record a referral to law enforcement, or the report to OCR, with its date."""
+    with answering():
+        after = pi.refer(
+            stores_of(request),
+            case_id,
+            body.to,
+            body.on,
+            body.detail,
+            actor=caller.name,
+            role=caller.role,
+            revision=body.revision,
+        )
+    return _changed(request, caller, case_id, f"refer_{body.to}", after)
+
+
+@router.get("/workforce/{user_id}/investigations")
+def member_history(
+    user_id: str, request: Request, caller: Caller = Depends(guard(Permission.ALERTS_READ))
+) -> dict[str, Any]:
+    """A member's investigations with their determinations and sanctions."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        found = pi.history(conn, user_id)
+    record(stores, caller, "read", "workforce_history", user_id)
+    return {"user_id": user_id, "investigations": found}
+
+
+@router.get("/sanctions")
+def list_sanctions(
+    request: Request, caller: Caller = Depends(guard(Permission.SANCTIONS_READ))
+) -> dict[str, Any]:
+    """Sanctions decided, with the HR tasks open: no patient data."""
+    stores = stores_of(request)
+    with stores.engine.connect() as conn:
+        rows = (
+            conn.execute(select(sanctions).order_by(sanctions.c.decided_at.desc())).mappings().all()
+        )
+        tasks = open_tasks(conn, "Human Resources")
+    record(stores, caller, "read", "sanctions", None)
+    return {"sanctions": [dict(r) for r in rows], "hr_tasks": tasks}
+
+
+@router.post("/cases/{case_id}/corrective-actions", status_code=201)
+def add_corrective(
+    case_id: str,
+    body: Action,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
+) -> dict[str, Any]:
+    """Add a corrective action (owner, due date) to a case or incident."""
+    with answering():
+        action_id = corrective.add_action(
+            stores_of(request), case_id, body.title, body.owner, body.due_on, actor=caller.name
+        )
+    record(stores_of(request), caller, "corrective_add", "case", case_id, {"action": action_id})
+    return {"action_id": action_id}
+
+
+@router.post("/corrective-actions/{action_id}/done")
+def corrective_done(
+    action_id: int,
+    body: Note,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
+) -> dict[str, Any]:
+    """The owner reports the action done."""
+    with answering():
+        row = corrective.mark_done(stores_of(request), action_id, body.note, actor=caller.name)
+    record(stores_of(request), caller, "corrective_done", "corrective_action", str(action_id))
+    return row
+
+
+@router.post("/corrective-actions/{action_id}/verify")
+def corrective_verify(
+    action_id: int,
+    body: Note,
+    request: Request,
+    caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
+) -> dict[str, Any]:
+    """Someone other than who marked it done verifies that it worked."""
+    with answering():
+        row = corrective.verify_action(stores_of(request), action_id, body.note, actor=caller.name)
+    record(stores_of(request), caller, "corrective_verify", "corrective_action", str(action_id))
+    return row
