@@ -23,8 +23,10 @@ from phiwarden.web.api import router as api_router
 from phiwarden.web.sessions import COOKIE, RateLimiter, session_user
 from phiwarden.web.views.breach_pages import router as breach_pages_router
 from phiwarden.web.views.case_pages import router as case_pages_router
+from phiwarden.web.views.investigation_pages import router as investigation_pages_router
 from phiwarden.web.views.notify_pages import router as notify_pages_router
 from phiwarden.web.views.pages import router as pages_router
+from phiwarden.web.views.program_pages import router as program_pages_router
 from phiwarden.web.views.render import SignInRequired
 
 log = logging.getLogger("phiwarden.web")
@@ -143,6 +145,8 @@ def create_app(
     app.include_router(case_pages_router)
     app.include_router(breach_pages_router)
     app.include_router(notify_pages_router)
+    app.include_router(investigation_pages_router)
+    app.include_router(program_pages_router)
     app.include_router(pages_router)
     return app
 

@@ -22,6 +22,7 @@ from phiwarden.breach.people import ELEMENTS
 from phiwarden.web import scan_jobs
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
+from phiwarden.web.views.investigation_pages import case_extras
 from phiwarden.web.views.notify_pages import notification
 from phiwarden.web.views.render import check_csrf, form_change, page, render
 
@@ -137,6 +138,7 @@ def incident_page(
         error=error,
         can_scan=allowed(caller.role, Permission.BREACH_SCAN),
         **notification(stores, found, caller, scoped),
+        **case_extras(stores, found["case"], caller),
     )
 
 

@@ -18,7 +18,9 @@ from phiwarden.cases.effects import Refused
 from phiwarden.cases.engine import load_procedure
 from phiwarden.monitor import queue as review_queue
 from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
+from phiwarden.web.api.investigations import check_assigned
 from phiwarden.web.roles import Permission, allowed
+from phiwarden.web.views.investigation_pages import case_extras
 from phiwarden.web.views.render import check_csrf, page, refused, render
 
 router = APIRouter(include_in_schema=False)
@@ -101,14 +103,21 @@ def case_page(
         can_sign=allowed(caller.role, Permission.TASKS_SIGN),
         can_read_documents=allowed(caller.role, Permission.DOCUMENTS_READ),
         can_refer=allowed(caller.role, Permission.REFERRAL),
+        **case_extras(stores, case, caller),
     )
 
 
 def _act(
     request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], Any]
 ) -> Response:
-    """Run a change from a form; back to the case, with the reason if it was refused."""
-    back = refused(f"/cases/{case_id}", run)
+    """Run a change from a form; back to the case, with the reason if it was refused (an
+    investigator changes only the investigations assigned to them)."""
+
+    def guarded() -> Any:
+        check_assigned(request, case_id, caller)
+        return run()
+
+    back = refused(f"/cases/{case_id}", guarded)
     if back is not None:
         return back
     record(stores_of(request), caller, what, "case", case_id)
@@ -199,12 +208,13 @@ def case_signoff(
     request: Request,
     csrf: str = Form(...),
     note: str = Form(""),
+    back: str = Form("", max_length=32),
     caller: Caller = page(Permission.TASKS_SIGN),
 ) -> Response:
-    """Sign a task off (from the case page or the task list)."""
+    """Sign a task off (from the case page, the task list or the sanctions page)."""
     check_csrf(request, csrf)
     stores = stores_of(request)
-    back = request.headers.get("referer", "")
+    back = back or request.headers.get("referer", "")
     response = _act(
         request,
         caller,
@@ -214,8 +224,10 @@ def case_signoff(
             stores, case_id, task_id, actor=caller.name, role=caller.role, revision=None, note=note
         ),
     )
-    if back.endswith("/tasks") and response.status_code == 303:
-        return RedirectResponse("/tasks", status_code=303)
+    for page_of_tasks in ("/tasks", "/sanctions"):
+        if back.endswith(page_of_tasks) and response.status_code == 303:
+            query = response.headers["location"].partition("?")[2]
+            return RedirectResponse(page_of_tasks + (f"?{query}" if query else ""), 303)
     return response
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
+from phiwarden.program.investigation import history as investigation_history
 from phiwarden.redflags import store as flag_store
 from phiwarden.redflags.catalogue import BY_CODE
 from phiwarden.web.api.deps import MAX_OFFSET, Caller, record, stores_of
@@ -185,6 +186,7 @@ def alert_page(
     stores = stores_of(request)
     with stores.engine.connect() as conn:
         alert = review_queue.get_alert(conn, alert_id)
+        history = investigation_history(conn, alert["user_id"]) if alert else []
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
     record(stores, caller, "read", "alert", alert_id)
@@ -207,6 +209,8 @@ def alert_page(
         mrn_of=mrn_of,
         can_decide=allowed(caller.role, Permission.ALERTS_DECIDE),
         can_read_patients=allowed(caller.role, Permission.PATIENTS_READ),
+        can_investigate=allowed(caller.role, Permission.INVESTIGATION_OPEN),
+        history=history,
     )
 
 
