@@ -145,6 +145,10 @@ def run_demo(settings: Settings, size: str, console: Console) -> Stores:
     _casework(console, stores, truth)
     console.rule("breach")
     _breach(console, stores, out_dir / "mailbox", truth)
+    console.rule("privacy program")
+    from phiwarden.demo_program import run_program
+
+    run_program(stores, console, out_dir, truth)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return stores
 

@@ -238,9 +238,12 @@ def _incidents(conn: Connection, start: datetime, end: datetime) -> list[dict[st
             .tuples()
             .all()
         )
+        related = [incident_id] + [
+            x["ref"] for x in incident["case"]["links"] if x["kind"] == "investigation"
+        ]
         actions = conn.execute(
             select(corrective_actions.c.title, corrective_actions.c.status).where(
-                corrective_actions.c.case_id == incident_id
+                corrective_actions.c.case_id.in_(related)
             )
         ).all()
         decision = (details.get("decision") or {}).get("outcome")

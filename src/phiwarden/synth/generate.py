@@ -101,6 +101,9 @@ def generate(
         from phiwarden.synth.mailbox import write_mailbox
 
         mailbox = list(write_mailbox(canonical, out_dir / "mailbox", seed=spec.seed))
+    from phiwarden.synth.program_files import write_program_files
+
+    counts |= write_program_files(canonical, out_dir / "program", spec.end, spec.seed)
     for fmt, (module, function) in EXPORTERS.items():
         if fmt in spec.formats:
             if progress is not None:
