@@ -60,7 +60,9 @@ def site(
 def _users_with_alerts(stores: Stores) -> list[tuple[str, list[str]]]:
     with stores.engine.connect() as conn:
         rows = conn.execute(
-            select(alerts.c.user_id, alerts.c.alert_id).order_by(alerts.c.score.desc())
+            select(alerts.c.user_id, alerts.c.alert_id).order_by(
+                alerts.c.score.desc(), alerts.c.user_id, alerts.c.alert_id
+            )
         ).all()
     by: dict[str, list[str]] = {}
     for user, alert in rows:
