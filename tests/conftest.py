@@ -87,6 +87,19 @@ def analyse(stores: Stores, hospital: Path) -> None:
     run_scan(stores)
 
 
+@contextlib.contextmanager
+def analysed(kind: str, root: Path, hospital: Path) -> Iterator[Stores]:
+    """Stores on SQLite or PostgreSQL (``kind``) in ``root`` with ``hospital`` ingested and
+    every analysis run: what a module-scoped fixture of the pages and the program shares."""
+    with database_url(kind, root) as url:
+        stores, _ = initialise(load_settings(root / "data", url))
+        analyse(stores, hospital)
+        try:
+            yield stores
+        finally:
+            stores.engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The operational store URL, once for SQLite and once for PostgreSQL."""

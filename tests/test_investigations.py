@@ -14,14 +14,13 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import select
 
-from conftest import analyse, database_url
+from conftest import analysed
 from phiwarden.breach.decision import Decision
 from phiwarden.breach.scope import scope
-from phiwarden.cases import actions, tick
+from phiwarden.cases import actions, tick, transition
 from phiwarden.cases.casefile import get_case, list_cases
 from phiwarden.cases.effects import Refused
 from phiwarden.cases.engine import Forbidden
-from phiwarden.config import load_settings
 from phiwarden.lake.writer import append_events, conform_events
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor.population import population
@@ -36,7 +35,7 @@ from phiwarden.program.investigation import (
 )
 from phiwarden.store.monitor_tables import alerts, suppressions
 from phiwarden.store.program_tables import sanctions
-from phiwarden.store.setup import Stores, initialise
+from phiwarden.store.setup import Stores
 
 T0 = datetime(2026, 12, 1, 9, 0)
 
@@ -48,13 +47,8 @@ def site(
     request: pytest.FixtureRequest, small_hospital: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stores]:
     root = tmp_path_factory.mktemp(f"pi-{request.param}")
-    with database_url(request.param, root) as url:
-        stores, _ = initialise(load_settings(root / "data", url))
-        analyse(stores, small_hospital)
-        try:
-            yield stores
-        finally:
-            stores.engine.dispose()
+    with analysed(request.param, root, small_hospital) as stores:
+        yield stores
 
 
 def _users_with_alerts(stores: Stores) -> list[tuple[str, list[str]]]:
@@ -242,6 +236,29 @@ def test_no_violation_suppresses_with_the_case_as_reason(site: Stores) -> None:
         revision=None,
         now=T0,
     )
+    # sent back for more, then submitted again
+    with pytest.raises(Refused, match="reason"):
+        transition.fire(
+            site, case_id, "send_back", actor="pat", role="privacy_officer", revision=None
+        )
+    transition.fire(
+        site,
+        case_id,
+        "send_back",
+        actor="pat",
+        role="privacy_officer",
+        revision=None,
+        reason="ask the colleague too",
+    )
+    submit(
+        site,
+        case_id,
+        "covering Dr. B's patients, confirmed by Dr. B",
+        actor="ivy",
+        role="investigator",
+        revision=None,
+        now=T0,
+    )
     determine(
         site,
         case_id,
@@ -260,12 +277,40 @@ def test_no_violation_suppresses_with_the_case_as_reason(site: Stores) -> None:
             .all()
         )
         case = get_case(conn, case_id)
+        shown = review_queue.suppressions_of(conn, user)
     assert rows and {r["case_id"] for r in rows} == {case_id}
+    assert {s["case_id"] for s in shown} == {case_id}
     assert case is not None and case["state"] == "no_violation"
     with pytest.raises(Refused, match="summary"):
-        from phiwarden.cases import transition
-
         transition.fire(site, case_id, "close", actor="pat", role="privacy_officer", revision=None)
+    with pytest.raises(Refused, match="task"):
+        transition.fire(
+            site,
+            case_id,
+            "close",
+            actor="pat",
+            role="privacy_officer",
+            revision=None,
+            inputs={"summary": "covering, no violation"},
+        )
+    for task in case["tasks"]:
+        if task["status"] == "open":
+            actions.sign_task(
+                site, case_id, task["task_id"], actor="pat", role="privacy_officer", revision=None
+            )
+    closed = transition.fire(
+        site,
+        case_id,
+        "close",
+        actor="pat",
+        role="privacy_officer",
+        revision=None,
+        inputs={"summary": "covering, no violation"},
+    )
+    assert closed["state"] == "closed"
+    # the member can be investigated again: a new case, not the closed one
+    again, new = open_investigation(site, actor="ivy", alert_ids=alert_ids[:1], now=T0)
+    assert new and again != case_id
 
 
 def test_sla_timers_fire_on_a_controlled_clock(site: Stores) -> None:

@@ -16,12 +16,11 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from conftest import analyse, database_url
+from conftest import analysed
 from phiwarden.breach.decision import Decision
 from phiwarden.cases import actions
 from phiwarden.cases.effects import Refused
 from phiwarden.cli import app as cli_app
-from phiwarden.config import load_settings
 from phiwarden.program import corrective, reviews
 from phiwarden.program.board import report
 from phiwarden.program.dashboard import dashboard
@@ -34,7 +33,7 @@ from phiwarden.store.case_tables import case_files
 from phiwarden.store.monitor_tables import alerts
 from phiwarden.store.redflag_tables import red_flags
 from phiwarden.store.repositories import domain_table, list_quarantine
-from phiwarden.store.setup import Stores, initialise
+from phiwarden.store.setup import Stores
 
 T0 = datetime.now().replace(microsecond=0)
 TODAY = T0.date()
@@ -48,13 +47,8 @@ def site(
     request: pytest.FixtureRequest, small_hospital: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stores]:
     root = tmp_path_factory.mktemp(f"program-{request.param}")
-    with database_url(request.param, root) as url:
-        stores, _ = initialise(load_settings(root / "data", url))
-        analyse(stores, small_hospital)
-        try:
-            yield stores
-        finally:
-            stores.engine.dispose()
+    with analysed(request.param, root, small_hospital) as stores:
+        yield stores
 
 
 def _members(stores: Stores) -> list[dict[str, object]]:

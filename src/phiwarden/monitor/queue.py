@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from phiwarden.monitor.store import UNDECIDED
-from phiwarden.store.monitor_tables import alert_decisions, alerts, cases
+from phiwarden.store.monitor_tables import alert_decisions, alerts, cases, suppressions
 
 #: every status an alert can have, undecided first
 ALERT_STATUSES: tuple[str, ...] = (UNDECIDED, "needs_investigation", "violation", "appropriate")
@@ -94,3 +94,17 @@ def get_case(conn: Connection, case_id: str) -> dict[str, Any] | None:
         .order_by(alerts.c.window_start, alerts.c.alert_id)
     ).scalars()
     return {**row, "alert_ids": list(alert_ids)}
+
+
+def suppressions_of(conn: Connection, user_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    """The member's suppressed (patient, reason code) pairs, newest first, each with what
+    justified it: the alert decided appropriate, or the investigation that found no
+    violation (``case_id``)."""
+    s = suppressions.c
+    rows = conn.execute(
+        select(suppressions)
+        .where(s.user_id == user_id)
+        .order_by(s.created_at.desc(), s.suppression_id.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]

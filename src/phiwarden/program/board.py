@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from phiwarden.breach.incident import get_incident
+from phiwarden.breach.incident import list_incidents
 from phiwarden.breach.scope import scope
 from phiwarden.program.dashboard import time_to_close
 from phiwarden.program.providers import list_providers
@@ -211,22 +211,11 @@ def _investigations(conn: Connection, start: datetime, end: datetime) -> dict[st
 
 
 def _incidents(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    ids = (
-        conn.execute(
-            select(case_files.c.case_id)
-            .where(
-                case_files.c.case_type == "breach_incident", _in(case_files.c.opened_at, start, end)
-            )
-            .order_by(case_files.c.opened_at)
-        )
-        .scalars()
-        .all()
-    )
     out = []
-    for incident_id in ids:
-        incident = get_incident(conn, incident_id)
-        if incident is None:
+    for incident in list_incidents(conn, limit=100_000):
+        if not start <= incident["case"]["opened_at"] < end:
             continue
+        incident_id = incident["incident"]
         details = incident["case"]["details"]
         people = len(scope(conn, incident_id)["people"])
         letters: dict[str, int] = dict(
@@ -264,7 +253,7 @@ def _incidents(conn: Connection, start: datetime, end: datetime) -> list[dict[st
                 "significant": decision == "breach" or people >= SIGNIFICANT_PEOPLE,
             }
         )
-    return out
+    return sorted(out, key=lambda i: (i["discovered"], i["incident"]))
 
 
 def report(stores: Stores, year: int, today: date | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from phiwarden.breach.incident import get_incident
+from phiwarden.breach.incident import list_incidents
 from phiwarden.breach.obligations import as_json, compute
 from phiwarden.program.corrective import list_actions
 from phiwarden.store.case_tables import case_files, case_tasks
@@ -96,22 +96,11 @@ def incident_deadlines(stores: Stores, today: date) -> list[dict[str, Any]]:
     """Each open incident with its next deadline: the earliest obligation not done, or,
     before the decision, the HIPAA outer limit from discovery."""
     with stores.engine.connect() as conn:
-        ids = (
-            conn.execute(
-                select(case_files.c.case_id)
-                .where(
-                    case_files.c.case_type == "breach_incident", case_files.c.closed_at.is_(None)
-                )
-                .order_by(case_files.c.opened_at)
-            )
-            .scalars()
-            .all()
-        )
         out = []
-        for incident_id in ids:
-            incident = get_incident(conn, incident_id)
-            if incident is None:
+        for incident in list_incidents(conn, limit=100_000):
+            if incident["case"]["closed_at"] is not None:
                 continue
+            incident_id = incident["incident"]
             details = incident["case"]["details"]
             row = {
                 "incident": incident_id,

@@ -384,3 +384,12 @@ def history(conn: Connection, user_id: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def sanctions_desk(conn: Connection) -> dict[str, Any]:
+    """What HR works from: the sanctions decided (newest first) and HR's open tasks. No
+    patient data: the member, the level, the sanctions and the case number."""
+    from phiwarden.cases.casefile import open_tasks
+
+    rows = conn.execute(select(sanctions).order_by(sanctions.c.decided_at.desc())).mappings()
+    return {"sanctions": [dict(r) for r in rows], "hr_tasks": open_tasks(conn, "Human Resources")}

@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from phiwarden.breach.decision import Decision
-from phiwarden.cases.casefile import list_cases, open_tasks
+from phiwarden.cases.casefile import list_cases
 from phiwarden.program import corrective, evidence
 from phiwarden.program import investigation as pi
 from phiwarden.store.case_tables import case_files
-from phiwarden.store.program_tables import sanctions
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
@@ -268,12 +267,9 @@ def list_sanctions(
     """Sanctions decided, with the HR tasks open: no patient data."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        rows = (
-            conn.execute(select(sanctions).order_by(sanctions.c.decided_at.desc())).mappings().all()
-        )
-        tasks = open_tasks(conn, "Human Resources")
+        desk = pi.sanctions_desk(conn)
     record(stores, caller, "read", "sanctions", None)
-    return {"sanctions": [dict(r) for r in rows], "hr_tasks": tasks}
+    return desk
 
 
 @router.post("/cases/{case_id}/corrective-actions", status_code=201)

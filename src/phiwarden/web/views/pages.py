@@ -356,11 +356,14 @@ def workforce_page(
     stores = stores_of(request)
     their, first, last = _window(stores, user_id, since, until)
     patients = population(stores, user_id, first, last) if first and last else []
+    with stores.engine.connect() as conn:
+        suppressed = review_queue.suppressions_of(conn, user_id)
     record(stores, caller, "read", "workforce", user_id)
     return render(
         request,
         "workforce.html",
         user_id=user_id,
+        suppressed=suppressed,
         alerts=their,
         patients=patients[:PAGE_PATIENTS],
         total=len(patients),

@@ -11,15 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from phiwarden.cases.casefile import open_tasks
 from phiwarden.program import providers, reviews, training
 from phiwarden.program.dashboard import dashboard
+from phiwarden.program.investigation import sanctions_desk
 from phiwarden.program.settings import load_program
 from phiwarden.redflags.caller import Caller as CallerDetails
 from phiwarden.redflags.caller import verify
-from phiwarden.store.program_tables import sanctions
 from phiwarden.web.api.deps import Caller, record, stores_of
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.render import check_csrf, form_change, page, render
@@ -91,17 +89,14 @@ def sanctions_page(
     """Sanctions decided and the tasks given to HR: no patient data."""
     stores = stores_of(request)
     with stores.engine.connect() as conn:
-        rows = (
-            conn.execute(select(sanctions).order_by(sanctions.c.decided_at.desc())).mappings().all()
-        )
-        tasks = open_tasks(conn, "Human Resources")
+        desk = sanctions_desk(conn)
     record(stores, caller, "read", "sanctions", None)
     return render(
         request,
         "sanctions.html",
         error=error,
-        sanctions=rows,
-        tasks=tasks,
+        sanctions=desk["sanctions"],
+        tasks=desk["hr_tasks"],
         can_sign=allowed(caller.role, Permission.TASKS_SIGN),
         can_open_cases=allowed(caller.role, Permission.CASES_READ),
         now=datetime.now(),
