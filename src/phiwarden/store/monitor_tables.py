@@ -126,7 +126,7 @@ suppressions = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("user_id", "patient_id", "code"),
-    comment="(user, patient, reason code) triples judged appropriate (by an alert's decision, "
-    "or by an investigation's no-violation finding: case_id): monitoring does not raise "
-    "them again.",
+    # case_id: the investigation whose no-violation finding justified it (else alert_id)
+    comment="(user, patient, reason code) triples judged appropriate: monitoring does not "
+    "raise them again.",
 )

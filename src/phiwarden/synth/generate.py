@@ -103,7 +103,7 @@ def generate(
         mailbox = list(write_mailbox(canonical, out_dir / "mailbox", seed=spec.seed))
     from phiwarden.synth.program_files import write_program_files
 
-    counts |= write_program_files(canonical, out_dir / "program", spec.end, spec.seed)
+    program = write_program_files(canonical, out_dir / "program", spec.end, spec.seed)
     for fmt, (module, function) in EXPORTERS.items():
         if fmt in spec.formats:
             if progress is not None:
@@ -122,6 +122,7 @@ def generate(
         "version": GENERATOR_VERSION,
         "spec": spec.as_dict(),
         "counts": counts,
+        "program": program,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return SynthResult(
