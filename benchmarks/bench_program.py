@@ -24,6 +24,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+import ibis
 from sqlalchemy import func, select
 
 from phiwarden.config import load_settings
@@ -81,7 +82,7 @@ def main() -> None:
         with open_backend("duckdb") as con:
             e = access_events(con, stores.settings.lake_dir, spec.start, spec.end)
             total = int(e.count().execute())
-            top = e.group_by("user_id").aggregate(n=e.count()).order_by(("n", False)).limit(1)
+            top = e.group_by("user_id").aggregate(n=e.count()).order_by(ibis.desc("n")).limit(1)
             user, n = top.execute().iloc[0]
         print(
             f"hospital: {args.patients:,} patients, {args.workforce:,} staff, {total:,} accesses "

@@ -123,6 +123,6 @@ def charts(figures: dict[str, Any]) -> dict[str, Drawing]:
 
 
 def svg(drawing: Drawing) -> str:
-    """The drawing as inline SVG (no XML declaration)."""
+    """The drawing as inline SVG that scales to its column (no XML declaration)."""
     text = drawToString(drawing)
     return text[text.index("<svg") :]
