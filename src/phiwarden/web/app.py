@@ -50,13 +50,15 @@ _reminded_at: dict[int, float] = {}
 
 
 def tick_all(stores: Stores) -> None:
-    """Queue the breach obligations' reminders (at most hourly), then the case tick
-    (timers, outbox: every minute)."""
+    """Anchor the audit trail's head when it is due, queue the breach obligations'
+    reminders (at most hourly), then the case tick (timers, outbox: every minute)."""
     import time
 
     from phiwarden.breach.reminders import remind
     from phiwarden.cases.tick import tick
+    from phiwarden.web import audit_anchor
 
+    audit_anchor.if_stale(stores.engine, stores.settings)
     last = _reminded_at.get(id(stores))
     if last is None or time.monotonic() - last >= REMIND_SECONDS:
         remind(stores)
@@ -88,6 +90,12 @@ def create_app(
         finally:
             if ticking is not None:
                 ticking.cancel()
+            from phiwarden.web import audit_anchor
+
+            try:
+                audit_anchor.anchor(stores.engine, stores.settings, "shutdown")
+            except Exception as exc:  # the server is stopping: say so, do not hide the stop
+                log.error("audit anchor at shutdown failed: %s", type(exc).__name__)
 
     app = FastAPI(
         lifespan=lifespan,

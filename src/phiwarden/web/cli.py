@@ -3,6 +3,7 @@ API, phiwarden's own users and tokens, and its audit trail."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -89,24 +90,58 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the audit trail's hash chain: exits 1 naming the first changed or missing entry."""
+def audit_verify(
+    anchors: Annotated[
+        Path | None,
+        typer.Option(help="Anchor lines to check against (default: the anchor file, if any)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check the audit trail's hash chain and its anchors: exits 1 naming the first changed
+    or missing entry, or the truncation an anchor shows."""
+    from phiwarden.web import audit_anchor
     from phiwarden.web.audit import verify
 
-    verdict = verify(_stores().engine)
+    stores = _stores()
+    verdict = verify(stores.engine)
+    where = anchors or Path(audit_anchor.target(stores.settings))
+    if anchors is not None and not anchors.is_file():
+        fail(f"no anchor file {anchors}")
+    found = audit_anchor.read(where) if where.is_file() else []
+    anchored = audit_anchor.check(stores.engine, found)
+    ok = verdict.ok and anchored.problem is None
+    reason = verdict.reason or anchored.problem
     if as_json:
         _print_json(
             {
                 "entries": verdict.entries,
-                "ok": verdict.ok,
-                "broken_at": verdict.broken_at,
-                "reason": verdict.reason,
+                "anchors": anchored.checked,
+                "ok": ok,
+                "broken_at": verdict.broken_at or anchored.broken_at,
+                "reason": reason,
             }
         )
-    elif verdict.ok:
-        out.print(f"audit trail intact: {verdict.entries:,} entries")
-    if not verdict.ok:
-        fail(f"audit trail broken: {verdict.reason}")
+    elif ok:
+        out.print(
+            f"audit trail intact: {verdict.entries:,} entries, {anchored.checked:,} anchor(s) "
+            f"matched" + ("" if found else f" (no anchors at {where})")
+        )
+    if not ok:
+        fail(f"audit trail broken: {reason}")
+
+
+@audit_app.command("anchor")
+def audit_anchor_now(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Write the audit trail's head to the anchor target now (run it from cron)."""
+    from phiwarden.web import audit_anchor
+
+    stores = _stores()
+    made = audit_anchor.anchor(stores.engine, stores.settings, "on demand")
+    where = audit_anchor.target(stores.settings)
+    if as_json:
+        _print_json({"seq": made.seq if made else None, "target": where})
+        return
+    out.print(f"anchored entry {made.seq} to {where}" if made else "the audit trail is empty")
 
 
 def serve(

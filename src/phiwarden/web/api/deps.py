@@ -16,7 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from phiwarden.store.setup import Stores
-from phiwarden.web import audit
+from phiwarden.web import audit, audit_anchor
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.users import AuthError, token_user
 
@@ -80,7 +80,7 @@ def record(
 ) -> None:
     """Append one audit entry for the caller, one append at a time."""
     with audit.serialised(stores.engine), stores.engine.begin() as conn:
-        audit.append(
+        seq = audit.append(
             conn,
             actor=caller.name,
             role=caller.role,
@@ -90,3 +90,4 @@ def record(
             source=caller.source,
             detail=detail,
         )
+    audit_anchor.after_append(stores.engine, stores.settings, seq)
