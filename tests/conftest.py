@@ -87,6 +87,18 @@ def analyse(stores: Stores, hospital: Path) -> None:
     run_scan(stores)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The browser tests need Debian's chromium: without it they fail, saying so, unless
+    SKIP_BROWSER=1 asks to skip them (a skip must be asked for, never silent)."""
+    chromium = Path(os.environ.get("PHIWARDEN_CHROMIUM") or "/usr/bin/chromium")
+    if item.get_closest_marker("e2e") is None or chromium.exists():
+        return
+    reason = f"needs Debian's chromium at {chromium} (apt-get install chromium)"
+    if os.environ.get("SKIP_BROWSER") == "1":
+        pytest.skip(f"{reason}; skipped because SKIP_BROWSER=1")
+    pytest.fail(f"{reason}; run with SKIP_BROWSER=1 to skip the browser tests instead", False)
+
+
 @contextlib.contextmanager
 def analysed(kind: str, root: Path, hospital: Path) -> Iterator[Stores]:
     """Stores on SQLite or PostgreSQL (``kind``) in ``root`` with ``hospital`` ingested and

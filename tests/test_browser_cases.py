@@ -24,12 +24,7 @@ from phiwarden.web.users import add_user
 from test_browser import CHROMIUM, PASSWORD, _fits, serving
 from test_cases import image, pdf
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = [pytest.mark.e2e]
 #: set PHIWARDEN_SCREENSHOTS=DIR to keep a PNG of each page the test passes through
 SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
 

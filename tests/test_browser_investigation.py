@@ -25,12 +25,7 @@ from phiwarden.web.users import add_user
 from test_browser import CHROMIUM, PASSWORD, _fits, serving
 from test_browser_cases import _sign_in
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = [pytest.mark.e2e]
 SHOTS = os.environ.get("PHIWARDEN_SCREENSHOTS")
 
 
