@@ -51,6 +51,7 @@ lint: venv-all
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: venv-all
 	$(BIN)/ruff format src tests benchmarks

@@ -40,9 +40,9 @@ import pyarrow.dataset as ds
 
 from phiwarden.config import load_settings
 from phiwarden.domain.canonical import ACCESS_EVENTS
+from phiwarden.formats.syslog import octet_frame
 from phiwarden.ingest.canonical import canonical_files
 from phiwarden.ingest.run import run_ingest
-from phiwarden.ingest.syslog import octet_frame
 from phiwarden.store.setup import initialise
 from phiwarden.synth import generate
 from phiwarden.synth.atna import messages, self_signed_certificate

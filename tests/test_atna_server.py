@@ -18,12 +18,12 @@ import pyarrow.dataset as ds
 import pytest
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
+from phiwarden.formats.syslog import octet_frame
 from phiwarden.ingest import spool
 from phiwarden.ingest.atna import load_segment
 from phiwarden.ingest.atna_server import AtnaReceiver, ReceiverOptions, run_receiver
 from phiwarden.ingest.canonical import canonical_files
 from phiwarden.ingest.run import run_ingest
-from phiwarden.ingest.syslog import octet_frame
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores
 from phiwarden.synth.atna import messages, self_signed_certificate, send_tcp, send_udp

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from canonical_fixture import build_canonical
 from phiwarden.domain.canonical import ACCESS_EVENTS
+from phiwarden.formats.syslog import octet_frame
 from phiwarden.ingest import formats
 from phiwarden.ingest.atna import AtnaError, NotAnAccess, parse_frame, rows_table
 from phiwarden.ingest.canonical import canonical_files
 from phiwarden.ingest.loader import Loader
 from phiwarden.ingest.run import run_ingest
-from phiwarden.ingest.syslog import Framer, SyslogError, octet_frame, parse_syslog, read_frames
+from phiwarden.ingest.syslog import Framer, SyslogError, parse_syslog, read_frames
 from phiwarden.ingest.validate import validate
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores

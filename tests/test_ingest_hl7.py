@@ -17,9 +17,10 @@ from sqlalchemy import Engine, select
 
 from phiwarden.config import load_settings
 from phiwarden.domain.canonical import PATIENTS
+from phiwarden.formats.hl7_encoding import escape
 from phiwarden.ingest import canonical, hl7v2
 from phiwarden.ingest.hl7_batch import AdtBatchLoader, Inbound
-from phiwarden.ingest.hl7_er7 import decode, escape, parse_message, split_messages
+from phiwarden.ingest.hl7_er7 import decode, parse_message, split_messages
 from phiwarden.ingest.loader import Loader
 from phiwarden.ingest.run import run_ingest
 from phiwarden.store import repositories as repo

@@ -24,6 +24,7 @@ from phiwarden.program.cli import program_app
 from phiwarden.redflags.cli import redflags_app
 from phiwarden.store.setup import initialise
 from phiwarden.synth.spec import FORMATS as SYNTH_FORMATS
+from phiwarden.tick import cases_tick
 from phiwarden.web.cli import audit_app, serve, users_app
 
 app = typer.Typer(
@@ -295,6 +296,7 @@ def link(
 
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(redflags_app, name="redflags")
+cases_app.command("tick")(cases_tick)
 app.add_typer(cases_app, name="cases")
 app.add_typer(breach_app, name="breach")
 app.add_typer(program_app, name="program")

@@ -1,9 +1,8 @@
-"""``phiwarden cases``: the case queue, one case, opening an identity-theft case, and the
-tick that acts on due timers and delivers the outbox (run it from cron)."""
+"""``phiwarden cases``: the case queue, one case, opening an identity-theft case. (``cases
+tick``, which also runs the breach reminders and the audit anchor, is in ``phiwarden.tick``.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -136,37 +135,3 @@ def cases_open(
         return
     verb = "joined" if opened.joined else "opened"
     out.print(f"{verb} {opened.case_id}")
-
-
-@cases_app.command("tick")
-def cases_tick(
-    at: Annotated[
-        str | None, typer.Option(help="Act as if it were this time (YYYY-MM-DDTHH:MM).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Queue breach obligations' reminders, act on every due timer and deliver the outbox;
-    safe to run twice (cron: every minute)."""
-    from phiwarden.cases.tick import tick
-
-    try:
-        now = datetime.fromisoformat(at) if at else None
-    except ValueError:
-        fail("--at is YYYY-MM-DDTHH:MM")
-    stores = _stores()
-    from phiwarden.breach.reminders import remind
-
-    reminders = remind(stores, now)
-    result = tick(stores, now)
-    body = {
-        "reminders": reminders,
-        "fired": result.fired,
-        "skipped": result.skipped,
-        "sent": result.delivery.sent,
-        "failed": result.delivery.failed,
-        "waiting": result.delivery.waiting,
-    }
-    if as_json:
-        _print_json(body)
-        return
-    out.print(", ".join(f"{v} {k}" for k, v in body.items()))

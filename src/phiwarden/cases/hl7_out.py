@@ -18,8 +18,8 @@ from sqlalchemy import insert
 
 from phiwarden.cases.effects import Ctx
 from phiwarden.cases.people import load_endpoints
+from phiwarden.formats.hl7_encoding import escape
 from phiwarden.ingest.hl7_ack import APPLICATION, VERSION
-from phiwarden.ingest.hl7_er7 import escape
 from phiwarden.store.case_tables import case_outbox
 
 

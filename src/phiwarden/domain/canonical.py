@@ -424,3 +424,14 @@ OPERATIONAL_TABLES: tuple[CanonicalTable, ...] = (
 )
 ALL_TABLES: tuple[CanonicalTable, ...] = (*OPERATIONAL_TABLES, ACCESS_EVENTS)
 BY_NAME: dict[str, CanonicalTable] = {t.name: t for t in ALL_TABLES}
+
+
+#: (table, column) pairs held encrypted with a keyed hash instead of in clear.
+SENSITIVE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("patients", "ssn"),
+        ("registrations", "presented_ssn"),
+        ("registrations", "id_number"),
+        ("eligibility_responses", "ssn"),
+    }
+)

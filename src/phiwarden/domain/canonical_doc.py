@@ -6,8 +6,7 @@ the committed file is what this renders.
 
 from __future__ import annotations
 
-from phiwarden.domain.canonical import ALL_TABLES
-from phiwarden.store.schema import SENSITIVE
+from phiwarden.domain.canonical import ALL_TABLES, SENSITIVE
 
 INTRO = """\
 # Inputs: the canonical layout

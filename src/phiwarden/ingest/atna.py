@@ -48,16 +48,15 @@ import pyarrow as pa
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.enums import ACTIONS_BY_AUDIT_CODE
 from phiwarden.formats import outcome
+from phiwarden.formats.atna import ACTION_SYSTEM, EVENT_ID_PARAM, SD_ID
+from phiwarden.formats.syslog import BOM
 from phiwarden.ingest import spool
 from phiwarden.ingest.canonical import file_digest
 from phiwarden.ingest.formats import Progress
 from phiwarden.ingest.loader import Loader
-from phiwarden.ingest.syslog import BOM, FramingError, SyslogError, parse_syslog, read_frames
+from phiwarden.ingest.syslog import FramingError, SyslogError, parse_syslog, read_frames
 from phiwarden.store.setup import Stores
 
-SD_ID = "phiwarden@32473"
-EVENT_ID_PARAM = "eventId"
-ACTION_SYSTEM = "urn:phiwarden:access-action"
 ACTIONS = ACTIONS_BY_AUDIT_CODE
 BTG_EVENT_TYPE = "110127"
 BTG_DISPLAY = "emergency override started"

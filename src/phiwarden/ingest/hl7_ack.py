@@ -12,7 +12,8 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
-from phiwarden.ingest.hl7_er7 import DEFAULT, Encoding, Hl7Error, decode, escape, unescape
+from phiwarden.formats.hl7_encoding import DEFAULT, Encoding, escape, unescape
+from phiwarden.ingest.hl7_er7 import Hl7Error, decode
 
 APPLICATION = "PHIWARDEN"
 VERSION = "2.5.1"

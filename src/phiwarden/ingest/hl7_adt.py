@@ -28,7 +28,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 
 from phiwarden.domain import canonical as c
-from phiwarden.ingest import hl7_codes as codes
+from phiwarden.formats import hl7_codes as codes
 from phiwarden.ingest import hl7_segments as seg
 from phiwarden.ingest.hl7_er7 import Hl7Error, Message, Segment
 from phiwarden.ingest.hl7_segments import Row

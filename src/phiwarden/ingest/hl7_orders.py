@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 from phiwarden.domain import canonical as c
+from phiwarden.formats import hl7_codes as codes
 from phiwarden.formats.controlled import RXNORM
 from phiwarden.formats.terminology import CodeMap
-from phiwarden.ingest import hl7_codes as codes
 from phiwarden.ingest.hl7_er7 import Hl7Error, Message, Segment
 from phiwarden.ingest.hl7_master import V2
 from phiwarden.ingest.hl7_segments import Row, hl7_timestamp, patient_key, person_id

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from phiwarden.domain.enums import ContactKind
-from phiwarden.ingest import hl7_codes as codes
+from phiwarden.formats import hl7_codes as codes
 from phiwarden.ingest.hl7_er7 import Hl7Error, Segment
 
 Row = dict[str, str | None]

@@ -24,14 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
-from phiwarden.domain.canonical import ACCESS_EVENTS, BY_NAME, CanonicalTable
+from phiwarden.domain.canonical import ACCESS_EVENTS, BY_NAME, SENSITIVE, CanonicalTable
 from phiwarden.formats import outcome
 from phiwarden.formats.terminology import CodeMap
 from phiwarden.ingest.report import IngestReport
 from phiwarden.ingest.validate import validate
 from phiwarden.lake.writer import append_events
 from phiwarden.store import repositories as repo
-from phiwarden.store.schema import SENSITIVE, references_of
+from phiwarden.store.schema import references_of
 from phiwarden.store.sensitive import Protector
 
 Locate = Callable[[int], str]

@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from phiwarden.formats.syslog import BOM
+
 #: Largest frame accepted; ATNA messages are a few KiB (a query object can be larger).
 MAX_FRAME = 1 << 20
-BOM = b"\xef\xbb\xbf"
 _SKIP = b"\r\n\x00"
 _DIGITS = b"0123456789"
 _MAX_LEN_DIGITS = 9
@@ -121,16 +122,6 @@ def _structured_data(rest: bytes) -> tuple[dict[str, dict[str, str]], bytes]:
     if i < n and rest[i] != 0x20:
         raise SyslogError("bad STRUCTURED-DATA: expected a space before MSG")
     return elements, rest[i + 1 :]
-
-
-def sd_escape(value: str) -> str:
-    """Escape a structured-data parameter value (``"``, ``\\`` and ``]``)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
-
-
-def octet_frame(message: bytes) -> bytes:
-    """Frame one message by octet counting (RFC 6587 3.4.1, the framing of RFC 5425)."""
-    return b"%d %s" % (len(message), message)
 
 
 class Framer:
@@ -266,14 +257,11 @@ def read_frames(
 
 
 __all__ = [
-    "BOM",
     "MAX_FRAME",
     "Framer",
     "FramingError",
     "SyslogError",
     "SyslogMessage",
-    "octet_frame",
     "parse_syslog",
     "read_frames",
-    "sd_escape",
 ]

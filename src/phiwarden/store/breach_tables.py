@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 breach_sources = Table(
     "breach_sources",

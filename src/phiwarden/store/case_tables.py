@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 case_procedures = Table(
     "case_procedures",

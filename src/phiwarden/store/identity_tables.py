@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, String, Table
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 identity_index = Table(
     "identity_index",

@@ -25,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 monitor_runs = Table(
     "monitor_runs",

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 sanctions = Table(
     "sanctions",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, Table, Text
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 red_flags = Table(
     "red_flags",

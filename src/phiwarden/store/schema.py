@@ -23,33 +23,14 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
 )
 from sqlalchemy.types import TypeEngine
 
-from phiwarden.domain.canonical import OPERATIONAL_TABLES, CanonicalTable
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-#: (table, column) pairs held encrypted with a keyed hash instead of in clear.
-SENSITIVE: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("patients", "ssn"),
-        ("registrations", "presented_ssn"),
-        ("registrations", "id_number"),
-        ("eligibility_responses", "ssn"),
-    }
-)
+from phiwarden.domain.canonical import OPERATIONAL_TABLES, SENSITIVE, CanonicalTable
+from phiwarden.store.metadata import metadata as metadata  # with every table (see the end)
 
 #: Indexes on expressions (``score DESC``): Alembic cannot reflect them, so autogenerate
 #: skips them (``include_object``) and their migrations are written by hand.
@@ -246,8 +227,9 @@ patient_links = Table(
     "unlinking (A37): unlinked_at set means they are separate people again.",
 )
 
-# Last, so the monitoring tables (which import ``metadata`` from here) join it whenever the
-# schema is imported: Alembic autogenerate and ``initialise`` then see them too.
+# Every area's tables join ``metadata`` when the schema is imported, so Alembic autogenerate
+# and ``initialise`` see them all. They import ``metadata`` from ``store.metadata``, not
+# from here: the imports run one way.
 from phiwarden.store import breach_tables as breach_tables  # noqa: E402
 from phiwarden.store import case_tables as case_tables  # noqa: E402
 from phiwarden.store import identity_tables as identity_tables  # noqa: E402

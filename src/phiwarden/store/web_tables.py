@@ -21,7 +21,7 @@ from sqlalchemy import (
     Table,
 )
 
-from phiwarden.store.schema import metadata
+from phiwarden.store.metadata import metadata
 
 users = Table(
     "users",

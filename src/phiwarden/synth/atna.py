@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.domain.canonical_io import read_parquet
 from phiwarden.domain.enums import AUDIT_ACTION_CODES
-from phiwarden.ingest.atna import ACTION_SYSTEM, EVENT_ID_PARAM, SD_ID
-from phiwarden.ingest.syslog import BOM, octet_frame, sd_escape
+from phiwarden.formats.atna import ACTION_SYSTEM, EVENT_ID_PARAM, SD_ID
+from phiwarden.formats.syslog import BOM, octet_frame, sd_escape
 from phiwarden.synth.fhir_audit import (
     Piece,
     assemble,

@@ -12,8 +12,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from phiwarden.ingest import hl7_codes as codes
-from phiwarden.ingest.hl7_er7 import escape
+from phiwarden.formats import hl7_codes as codes
+from phiwarden.formats.hl7_encoding import escape
 
 Row = dict[str, Any]
 AUTHORITY = "PHIWARDEN"

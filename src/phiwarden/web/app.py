@@ -50,20 +50,16 @@ _reminded_at: dict[int, float] = {}
 
 
 def tick_all(stores: Stores) -> None:
-    """Anchor the audit trail's head when it is due, queue the breach obligations'
-    reminders (at most hourly), then the case tick (timers, outbox: every minute)."""
+    """The tick (``phiwarden.tick``), with the breach obligations' reminders at most hourly."""
     import time
 
-    from phiwarden.breach.reminders import remind
-    from phiwarden.cases.tick import tick
-    from phiwarden.web import audit_anchor
+    from phiwarden.tick import tick_all as tick
 
-    audit_anchor.if_stale(stores.engine, stores.settings)
     last = _reminded_at.get(id(stores))
-    if last is None or time.monotonic() - last >= REMIND_SECONDS:
-        remind(stores)
+    due = last is None or time.monotonic() - last >= REMIND_SECONDS
+    tick(stores, reminders=due)
+    if due:
         _reminded_at[id(stores)] = time.monotonic()
-    tick(stores)
 
 
 async def _tick_every(stores: Stores, seconds: float) -> None:
