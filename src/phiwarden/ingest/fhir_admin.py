@@ -1,6 +1,6 @@
 """Map the organisation side of FHIR: Organization, Location, Practitioner, PractitionerRole.
 
-Inverts ``synth.fhir_resources`` and reads other servers' exports the same way:
+Inverts the synthetic FHIR writers (``synth.fhir_*``) and reads other servers' exports the same way:
 
 - An Organization typed ``ins``/``pay`` is a payer (its name names coverages, no row). One
   typed ``dept`` (organization-type) or ``partOf`` another is a department (``facilities``

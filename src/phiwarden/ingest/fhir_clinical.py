@@ -1,6 +1,6 @@
 """Map clinical resources: Encounter (with its care team), MedicationRequest, Observation.
 
-Inverts ``synth.fhir_resources``:
+Inverts the synthetic FHIR writers (``synth.fhir_*``):
 
 - Encounter: type through the CodeMap from ``type`` and ``class`` (v3 ActCode AMB
   outpatient, IMP inpatient, EMER emergency, VR telehealth, HH home health; phiwarden's

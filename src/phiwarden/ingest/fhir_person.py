@@ -1,6 +1,6 @@
 """Map people: Patient (with its contacts), RelatedPerson and Coverage.
 
-Inverts ``synth.fhir_resources``:
+Inverts the synthetic FHIR writers (``synth.fhir_*``):
 
 - Patient: MRN from the ``urn:phiwarden:mrn`` identifier (else type ``MR``), SSN from
   ``us-ssn`` (else type ``SS``); the official name gives first/middle/last and names of

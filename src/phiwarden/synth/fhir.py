@@ -3,7 +3,8 @@
 One file per resource type (``Patient.ndjson``, ``AuditEvent.ndjson``, ...), one resource
 per line, ids equal to the canonical ids so every reference resolves to a resource in
 another file. This is the FHIR input the ingest side reads; the mapping choices are
-described in ``fhir_resources`` (operational records) and ``fhir_audit`` (access events).
+described in ``fhir_resources``, ``fhir_directory`` and ``fhir_care`` (operational records)
+and ``fhir_audit`` (access events).
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from phiwarden.domain import canonical as c
+from phiwarden.synth import fhir_care, fhir_directory
 from phiwarden.synth import fhir_resources as fr
 from phiwarden.synth.export_io import Row, iso_date, load_rows
 from phiwarden.synth.fhir_appointments import appointment
 from phiwarden.synth.fhir_audit import write_audit_events
 from phiwarden.synth.fhir_calls import communication
+from phiwarden.synth.fhir_datatypes import JSON
 from phiwarden.synth.fhir_orders import service_request
 
 
-def _write_ndjson(path: Path, resources: Iterable[fr.JSON]) -> int:
+def _write_ndjson(path: Path, resources: Iterable[JSON]) -> int:
     """Write resources one compact JSON object per line; return how many."""
     count = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
@@ -58,9 +61,9 @@ class _Subscribers:
         self.patients = patients
         self.contacts = contacts
         self.contact_dob: dict[str, str] = {}
-        self.extra: list[fr.JSON] = []
+        self.extra: list[JSON] = []
 
-    def reference(self, cov: Row) -> fr.JSON:
+    def reference(self, cov: Row) -> JSON:
         """The ``Coverage.subscriber`` reference for one coverage row."""
         pid = cov["patient_id"]
         first, last = cov.get("subscriber_first_name"), cov.get("subscriber_last_name")
@@ -115,22 +118,23 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
     counts["Organization"] = _write_ndjson(
         out_dir / "Organization.ndjson",
         [
-            *(fr.organization_facility(r) for r in facilities),
-            *(fr.organization_department(r) for r in departments),
+            *(fhir_directory.organization_facility(r) for r in facilities),
+            *(fhir_directory.organization_department(r) for r in departments),
         ],
     )
     counts["Location"] = _write_ndjson(
         out_dir / "Location.ndjson",
         [
-            *(fr.location_facility(r) for r in facilities),
-            *(fr.location_department(r) for r in departments),
+            *(fhir_directory.location_facility(r) for r in facilities),
+            *(fhir_directory.location_department(r) for r in departments),
         ],
     )
     counts["Practitioner"] = _write_ndjson(
-        out_dir / "Practitioner.ndjson", (fr.practitioner(r) for r in workforce)
+        out_dir / "Practitioner.ndjson", (fhir_directory.practitioner(r) for r in workforce)
     )
     counts["PractitionerRole"] = _write_ndjson(
-        out_dir / "PractitionerRole.ndjson", (fr.practitioner_role(r) for r in workforce)
+        out_dir / "PractitionerRole.ndjson",
+        (fhir_directory.practitioner_role(r) for r in workforce),
     )
     del facilities, departments, workforce
 
@@ -172,14 +176,14 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
     counts["Encounter"] = _write_ndjson(
         out_dir / "Encounter.ndjson",
         (
-            fr.encounter(r, team.get(r["encounter_id"], []))
+            fhir_care.encounter(r, team.get(r["encounter_id"], []))
             for r in load_rows(canonical_dir, c.ENCOUNTERS)
         ),
     )
     del team
     counts["MedicationRequest"] = _write_ndjson(
         out_dir / "MedicationRequest.ndjson",
-        (fr.medication_request(r) for r in load_rows(canonical_dir, c.PRESCRIPTIONS)),
+        (fhir_care.medication_request(r) for r in load_rows(canonical_dir, c.PRESCRIPTIONS)),
     )
     orders = load_rows(canonical_dir, c.ORDERS)
     counts["ServiceRequest"] = _write_ndjson(
@@ -190,7 +194,7 @@ def write_fhir(canonical_dir: Path, out_dir: Path) -> dict[str, int]:
     counts["Observation"] = _write_ndjson(
         out_dir / "Observation.ndjson",
         (
-            fr.observation(r, order_encounter.get(r.get("order_id") or ""))
+            fhir_care.observation(r, order_encounter.get(r.get("order_id") or ""))
             for r in load_rows(canonical_dir, c.LAB_RESULTS)
         ),
     )
