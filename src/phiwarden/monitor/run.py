@@ -164,7 +164,9 @@ def _run(
     try:
         return _review(stores, con, window, config, progress, save, _cache)
     finally:
-        for table in cached:
+        # newest first: a later table may be built on an earlier one, and Spark Connect
+        # re-analyses a plan when it is unpersisted
+        for table in reversed(cached):
             table.release()
 
 
