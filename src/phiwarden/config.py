@@ -119,7 +119,8 @@ def load_settings(data_dir: Path | str | None = None, database_url: str | None =
         data_dir=root,
         database_url=url,
         key_file=key,
-        spark_master=env.get("PHIWARDEN_SPARK_MASTER", "local[2]"),
+        # Spark's own SPARK_REMOTE (a Spark Connect URL) applies when phiwarden's is unset
+        spark_master=env.get("PHIWARDEN_SPARK_MASTER") or env.get("SPARK_REMOTE") or "local[2]",
         config_dir=Path(env["PHIWARDEN_CONFIG_DIR"]).expanduser()
         if env.get("PHIWARDEN_CONFIG_DIR")
         else None,
