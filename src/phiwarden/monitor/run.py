@@ -209,7 +209,7 @@ def _review(
     days = user_days_of(ctx, openings).to_pyarrow()
     with stores.engine.begin() as conn:
         if save:
-            monitor_store.upsert_user_days(conn, days.to_pylist())
+            monitor_store.upsert_user_days(conn, days)
         history = monitor_store.user_days(
             conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
         )

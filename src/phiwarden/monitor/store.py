@@ -149,26 +149,36 @@ def _as_day(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def upsert_user_days(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def upsert_user_days(conn: Connection, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
     """Store per-user daily counts, replacing any already stored for the same (user, day).
 
-    One executemany of INSERT .. ON CONFLICT DO UPDATE per chunk, so ~200k rows take
-    seconds. A (user, day) given twice keeps the last row.
+    One driver-level executemany of plain tuples (INSERT .. ON CONFLICT DO UPDATE) per
+    chunk: ~200k rows in a fraction of a second, where building SQLAlchemy parameter
+    dicts took 1.6 s at 10M accesses. A (user, day) given twice keeps the last row.
     """
-    latest: dict[tuple[str, date], dict[str, Any]] = {}
-    for row in rows:
-        clean: dict[str, Any] = {"user_id": str(row["user_id"]), "day": _as_day(row["day"])}
-        clean.update({name: int(row[name]) for name in USER_DAY_COUNTS})
-        latest[(clean["user_id"], clean["day"])] = clean
+    table = rows if isinstance(rows, pa.Table) else None
+    if table is not None:
+        columns = [table.column(c).to_pylist() for c in ("user_id", "day", *USER_DAY_COUNTS)]
+        source: Any = zip(*columns, strict=True)
+    else:
+        source = ((r["user_id"], r["day"], *(r[name] for name in USER_DAY_COUNTS)) for r in rows)
+    sqlite = conn.dialect.name == "sqlite"
+    latest: dict[tuple[str, date], tuple[Any, ...]] = {}
+    for user, day, *counts in source:
+        key = (str(user), _as_day(day))
+        latest[key] = (key[0], key[1].isoformat() if sqlite else key[1], *map(int, counts))
     if not latest:
         return
-    ins = _dialect_insert(conn, monitor_user_days)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["user_id", "day"],
-        set_={name: ins.excluded[name] for name in USER_DAY_COUNTS},
+    names = ("user_id", "day", *USER_DAY_COUNTS)
+    mark = "?" if sqlite else "%s"
+    sql = (
+        f"INSERT INTO {monitor_user_days.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(mark for _ in names)}) "
+        "ON CONFLICT (user_id, day) DO UPDATE SET "
+        + ", ".join(f"{n} = excluded.{n}" for n in USER_DAY_COUNTS)
     )
     for chunk in _chunks(list(latest.values())):
-        conn.execute(stmt, list(chunk))
+        conn.exec_driver_sql(sql, list(chunk))
 
 
 def user_days(conn: Connection, since: date, until: date) -> pa.Table:
