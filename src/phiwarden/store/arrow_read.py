@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import struct
 import subprocess
 import sys
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -63,7 +65,7 @@ def read_arrow_many(engine: Engine, queries: Mapping[str, Select[Any]]) -> dict[
         and url.database not in (None, "", ":memory:")
         and importlib.util.find_spec("adbc_driver_sqlite") is not None
     ):
-        return _sqlite_in_child(str(url.database), sql)
+        return _sqlite_in_children(str(url.database), sql)
     if backend == "postgresql" and importlib.util.find_spec("adbc_driver_postgresql"):
         import adbc_driver_postgresql.dbapi as adbc_pg
 
@@ -104,6 +106,27 @@ def _through_sqlalchemy(engine: Engine, query: Select[Any]) -> pa.Table:
         rows = cursor.fetchall() if cursor is not None else []
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.table([pa.array(c) for c in columns], names=names)
+
+
+#: child processes reading the SQLite store at once (each reads its share of the queries)
+READERS = max(1, min(2, os.cpu_count() or 1))
+
+
+def _sqlite_in_children(path: str, sql: Mapping[str, str]) -> dict[str, pa.Table]:
+    """Share the queries among :data:`READERS` children reading at once: SQLite serves
+    concurrent readers, and each child spends most of its time in the driver (measured at
+    10M accesses: the monitor's 18 queries in 2.8 s by one child)."""
+    names = list(sql)
+    shares = [names[i::READERS] for i in range(READERS)]
+    shares = [share for share in shares if share]
+    if len(shares) < 2:
+        return _sqlite_in_child(path, sql)
+    with ThreadPoolExecutor(len(shares)) as pool:
+        parts = list(
+            pool.map(lambda share: _sqlite_in_child(path, {n: sql[n] for n in share}), shares)
+        )
+    merged = {name: table for part in parts for name, table in part.items()}
+    return {name: merged[name] for name in names}
 
 
 def _sqlite_in_child(path: str, sql: Mapping[str, str]) -> dict[str, pa.Table]:
