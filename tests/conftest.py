@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +87,14 @@ def analyse(stores: Stores, hospital: Path) -> None:
     run_monitor(stores)
     link_patient_index(stores)
     run_scan(stores)
+
+
+def run_cli(stores: Stores, *args: str) -> subprocess.CompletedProcess[str]:
+    """``phiwarden --data-dir ... --database-url ... ARGS`` as its own process."""
+    exe = str(Path(sys.executable).parent / "phiwarden")
+    base = [exe, "--data-dir", str(stores.settings.data_dir)]
+    base += ["--database-url", stores.settings.database_url]
+    return subprocess.run([*base, *args], capture_output=True, text=True)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

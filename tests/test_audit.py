@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import delete, update
 
+from conftest import run_cli
 from phiwarden.store.setup import Stores
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web.audit import append, verify
@@ -70,19 +69,11 @@ def test_a_rewritten_chain_tail_is_found(stores: Stores) -> None:
 
 def test_cli_verify_exits_non_zero_when_broken(tmp_path: Path, stores: Stores) -> None:
     _fill(stores)
-    exe = str(Path(sys.executable).parent / "phiwarden")
-    base = [
-        exe,
-        "--data-dir",
-        str(stores.settings.data_dir),
-        "--database-url",
-        stores.settings.database_url,
-    ]
-    ok = subprocess.run([*base, "audit", "verify"], capture_output=True, text=True)
+    ok = run_cli(stores, "audit", "verify")
     assert ok.returncode == 0 and "5 entries" in ok.stdout
     with stores.engine.begin() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 4))
-    bad = subprocess.run([*base, "audit", "verify"], capture_output=True, text=True)
+    bad = run_cli(stores, "audit", "verify")
     assert bad.returncode == 1 and "entry 4 is missing" in bad.stderr
 
 

@@ -5,14 +5,13 @@ chain alone cannot) and a changed anchored entry."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, text
 
+from conftest import run_cli
 from phiwarden.store.setup import Stores
 from phiwarden.store.web_tables import audit_log
 from phiwarden.web import audit_anchor
@@ -27,20 +26,6 @@ def _fill(stores: Stores, n: int) -> None:
         record(stores, caller, "read", "patient", f"P{i}", {"n": i})
 
 
-def _cli(
-    stores: Stores, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).parent / "phiwarden")
-    base = [
-        exe,
-        "--data-dir",
-        str(stores.settings.data_dir),
-        "--database-url",
-        stores.settings.database_url,
-    ]
-    return subprocess.run([*base, *args], capture_output=True, text=True, env=env)
-
-
 def test_a_truncated_tail_is_found_through_the_anchors(
     stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -49,16 +34,16 @@ def test_a_truncated_tail_is_found_through_the_anchors(
     _fill(stores, 7)
     where = Path(audit_anchor.target(stores.settings))
     assert [a.seq for a in audit_anchor.read(where)] == [3, 6]
-    ok = _cli(stores, "audit", "anchor")
+    ok = run_cli(stores, "audit", "anchor")
     assert ok.returncode == 0 and "anchored entry 7" in ok.stdout
-    good = _cli(stores, "audit", "verify")
+    good = run_cli(stores, "audit", "verify")
     assert good.returncode == 0 and "7 entries, 3 anchor(s) matched" in good.stdout
     # cut the tail: the chain that is left is still a valid chain ...
     with stores.engine.begin() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq > 4))
     assert verify(stores.engine).ok
     # ... but the anchors know the log reached entry 7
-    bad = _cli(stores, "audit", "verify")
+    bad = run_cli(stores, "audit", "verify")
     assert bad.returncode == 1
     assert "truncated: the log ends at entry 4" in bad.stderr and "recorded entry 6" in bad.stderr
     # emptying the whole table is a truncation too
@@ -67,7 +52,7 @@ def test_a_truncated_tail_is_found_through_the_anchors(
             conn.execute(text("TRUNCATE audit_log"))
         else:
             conn.execute(delete(audit_log))
-    gone = _cli(stores, "audit", "verify", "--json")
+    gone = run_cli(stores, "audit", "verify", "--json")
     assert (
         gone.returncode == 1
         and '"broken_at": 1' in gone.stdout
@@ -106,11 +91,11 @@ def test_anchors_go_to_a_syslog_collector(
     assert made is not None and audit_anchor.MARK in datagram and '"seq": 2' in datagram
     export = tmp_path / "collector.log"
     export.write_text(f"Dec  5 10:00:00 host {datagram}\nan unrelated line\n")
-    ok = _cli(stores, "audit", "verify", "--anchors", str(export))
+    ok = run_cli(stores, "audit", "verify", "--anchors", str(export))
     assert ok.returncode == 0 and "1 anchor(s) matched" in ok.stdout
     with stores.engine.begin() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 2))
-    bad = _cli(stores, "audit", "verify", "--anchors", str(export))
+    bad = run_cli(stores, "audit", "verify", "--anchors", str(export))
     assert bad.returncode == 1 and "truncated" in bad.stderr
 
 
