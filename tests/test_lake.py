@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -424,9 +423,11 @@ def test_missing_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
         connect("spark")
 
 
-def test_spark_connect_without_its_client_says_what_to_install() -> None:
+def test_spark_connect_without_its_client_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pytest.importorskip("pyspark")
-    if importlib.util.find_spec("grpc") is not None:
-        pytest.skip("the Spark Connect client is installed")
+    # as if the Connect client (grpc) were not installed, whether or not it is here
+    monkeypatch.setitem(sys.modules, "grpc", None)
     with pytest.raises(ImportError, match=r"pyspark\[connect\]"):
         connect("spark", spark_master="sc://localhost:15002")
