@@ -9,7 +9,6 @@ with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
@@ -19,7 +18,7 @@ from pydantic import BaseModel, Field
 from phiwarden.cases import actions, casefile, documents, referral, transition
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
-from phiwarden.web.api.investigations import check_assigned
+from phiwarden.web.api.steps import done
 from phiwarden.web.roles import Permission
 
 router = APIRouter(tags=["cases"])
@@ -77,17 +76,6 @@ class Signoff(Change):
     note: str = Field("", max_length=4000)
 
 
-def _done(
-    request: Request, caller: Caller, case_id: str, what: str, run: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    stores = stores_of(request)
-    check_assigned(request, case_id, caller)
-    with answering():
-        after = run()
-    record(stores, caller, what, "case", case_id, {"state": after["state"]})
-    return {"case_id": case_id, "state": after["state"], "revision": after["revision"]}
-
-
 @router.post("/cases/{case_id}/transitions/{trigger}")
 def make_transition(
     case_id: str,
@@ -102,7 +90,7 @@ def make_transition(
         for k, v in body.model_dump().items()
         if k in ("summary", "offender", "sex", "offender_dob") and v
     }
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -128,7 +116,7 @@ def add_note(
     caller: Caller = Depends(guard(Permission.CASES_WORK)),
 ) -> dict[str, Any]:
     """Add a note to the case's timeline."""
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -147,7 +135,7 @@ def assign(
     caller: Caller = Depends(guard(Permission.CASES_WORK)),
 ) -> dict[str, Any]:
     """Give the case to someone (empty: unassigned)."""
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -167,7 +155,7 @@ def record_fact(
     caller: Caller = Depends(guard(Permission.CASES_WORK)),
 ) -> dict[str, Any]:
     """Record a fact a guard asks for (counsel_consulted: who was consulted)."""
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -193,7 +181,7 @@ def decide_timer(
     caller: Caller = Depends(guard(Permission.CASES_WORK)),
 ) -> dict[str, Any]:
     """The committee extends a pending timer by some days, or holds it for approval."""
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -222,7 +210,7 @@ async def upload_document(
 ) -> dict[str, Any]:
     """Upload a PDF, JPEG or PNG (typed from its content, at most 10 MB)."""
     content = await file.read(documents.MAX_BYTES + 1)
-    return _done(
+    return done(
         request,
         caller,
         case_id,
@@ -269,7 +257,7 @@ def sign_task(
     caller: Caller = Depends(guard(Permission.TASKS_SIGN)),
 ) -> dict[str, Any]:
     """Sign a task off: you attest what its sign-off says."""
-    return _done(
+    return done(
         request,
         caller,
         case_id,

@@ -11,17 +11,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from phiwarden.breach.decision import Decision
 from phiwarden.cases.casefile import list_cases
 from phiwarden.program import corrective, evidence
 from phiwarden.program import investigation as pi
-from phiwarden.store.case_tables import case_files
 from phiwarden.web.api.cases import answering
 from phiwarden.web.api.deps import MAX_ID, Caller, guard, record, stores_of
+from phiwarden.web.api.steps import done
 from phiwarden.web.roles import Permission
 
 router = APIRouter(tags=["investigations"])
@@ -87,22 +86,6 @@ class Note(BaseModel):
     note: str = Field("", max_length=4000)
 
 
-def check_assigned(request: Request, case_id: str, caller: Caller) -> None:
-    """An investigator may change only the investigations assigned to them."""
-    if caller.role != "investigator":
-        return
-    with stores_of(request).engine.connect() as conn:
-        row = conn.execute(
-            select(case_files.c.case_type, case_files.c.assignee).where(
-                case_files.c.case_id == case_id
-            )
-        ).first()
-    if row is not None and row.case_type == pi.PROCEDURE and row.assignee != caller.name:
-        raise HTTPException(
-            403, f"investigation {case_id} is assigned to {row.assignee or 'nobody'}, not you"
-        )
-
-
 @router.get("/investigations")
 def list_investigations(
     request: Request,
@@ -153,13 +136,6 @@ def read_evidence(
     }
 
 
-def _changed(
-    request: Request, caller: Caller, case_id: str, what: str, after: dict[str, Any]
-) -> dict[str, Any]:
-    record(stores_of(request), caller, what, "case", case_id, {"state": after["state"]})
-    return {"case_id": case_id, "state": after["state"], "revision": after["revision"]}
-
-
 @router.post("/investigations/{case_id}/finding")
 def submit_finding(
     case_id: str,
@@ -168,17 +144,20 @@ def submit_finding(
     caller: Caller = Depends(guard(Permission.INVESTIGATION_WORK)),
 ) -> dict[str, Any]:
     """Submit the proposed finding to the Privacy Officer (the interview must be recorded)."""
-    with answering():
-        check_assigned(request, case_id, caller)
-        after = pi.submit(
+    return done(
+        request,
+        caller,
+        case_id,
+        "submit",
+        lambda: pi.submit(
             stores_of(request),
             case_id,
             body.finding,
             actor=caller.name,
             role=caller.role,
             revision=body.revision,
-        )
-    return _changed(request, caller, case_id, "submit", after)
+        ),
+    )
 
 
 @router.post("/investigations/{case_id}/determination")
@@ -189,8 +168,12 @@ def determination(
     caller: Caller = Depends(guard(Permission.INVESTIGATION_DETERMINE)),
 ) -> dict[str, Any]:
     """Violation (at a level of the sanction policy) or no violation (optionally suppressed)."""
-    with answering():
-        after = pi.determine(
+    return done(
+        request,
+        caller,
+        case_id,
+        f"determine_{body.outcome}",
+        lambda: pi.determine(
             stores_of(request),
             case_id,
             body.outcome,
@@ -200,8 +183,8 @@ def determination(
             revision=body.revision,
             level=body.level,
             suppress=body.suppress,
-        )
-    return _changed(request, caller, case_id, f"determine_{body.outcome}", after)
+        ),
+    )
 
 
 @router.post("/investigations/{case_id}/breach-decision")
@@ -213,7 +196,9 @@ def breach_decision(
 ) -> dict[str, Any]:
     """The four-factor breach decision; "breach" opens an incident with the population."""
     decision = Decision.model_validate(body.model_dump(exclude={"revision"}))
-    with answering():
+    opened: list[str | None] = []
+
+    def run() -> dict[str, Any]:
         after = pi.decide_breach(
             stores_of(request),
             case_id,
@@ -222,8 +207,10 @@ def breach_decision(
             role=caller.role,
             revision=body.revision,
         )
-    out = _changed(request, caller, case_id, "breach_decision", after)
-    return out | {"incident": after.get("incident")}
+        opened.append(after.get("incident"))
+        return after
+
+    return done(request, caller, case_id, "breach_decision", run) | {"incident": opened[0]}
 
 
 @router.post("/investigations/{case_id}/referrals")
@@ -234,8 +221,12 @@ def referral(
     caller: Caller = Depends(guard(Permission.INVESTIGATION_DETERMINE)),
 ) -> dict[str, Any]:
     """Record a referral to law enforcement, or the report to OCR, with its date."""
-    with answering():
-        after = pi.refer(
+    return done(
+        request,
+        caller,
+        case_id,
+        f"refer_{body.to}",
+        lambda: pi.refer(
             stores_of(request),
             case_id,
             body.to,
@@ -244,8 +235,8 @@ def referral(
             actor=caller.name,
             role=caller.role,
             revision=body.revision,
-        )
-    return _changed(request, caller, case_id, f"refer_{body.to}", after)
+        ),
+    )
 
 
 @router.get("/workforce/{user_id}/investigations")

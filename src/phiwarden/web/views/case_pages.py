@@ -18,7 +18,7 @@ from phiwarden.cases.effects import Refused
 from phiwarden.cases.engine import load_procedure
 from phiwarden.monitor import queue as review_queue
 from phiwarden.web.api.deps import MAX_ID, Caller, record, stores_of
-from phiwarden.web.api.investigations import check_assigned
+from phiwarden.web.api.steps import check_assigned
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.investigation_pages import case_extras
 from phiwarden.web.views.render import check_csrf, page, refused, render

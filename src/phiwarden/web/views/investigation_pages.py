@@ -17,7 +17,7 @@ from phiwarden.program import corrective, evidence
 from phiwarden.program import investigation as pi
 from phiwarden.store.setup import Stores
 from phiwarden.web.api.deps import MAX_ID, Caller, stores_of
-from phiwarden.web.api.investigations import check_assigned
+from phiwarden.web.api.steps import check_assigned
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.render import check_csrf, form_change, page, refused
 
