@@ -392,6 +392,14 @@ def test_an_offset_past_64_bits_is_a_422_not_a_500(world: Any) -> None:
     for path in ("/api/flags", "/api/alerts"):
         got = client.get(f"{path}?offset={2**63}", headers=_h(tokens["auditor"]))
         assert got.status_code == 422, (path, got.status_code)
+    # found by the same run: a corrective action's number past 64 bits
+    for step in ("done", "verify"):
+        got = client.post(
+            f"/api/corrective-actions/{2**63}/{step}",
+            headers=_h(tokens["privacy_officer"]),
+            json={"note": "x"},
+        )
+        assert got.status_code == 422, (step, got.status_code)
 
 
 def test_reads_and_decisions_are_audited(world: Any) -> None:

@@ -9,9 +9,10 @@ determines. Every read of an investigation's evidence is written to the audit tr
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from phiwarden.breach.decision import Decision
@@ -281,7 +282,7 @@ def add_corrective(
 
 @router.post("/corrective-actions/{action_id}/done")
 def corrective_done(
-    action_id: int,
+    action_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     body: Note,
     request: Request,
     caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
@@ -295,7 +296,7 @@ def corrective_done(
 
 @router.post("/corrective-actions/{action_id}/verify")
 def corrective_verify(
-    action_id: int,
+    action_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     body: Note,
     request: Request,
     caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from phiwarden.breach.decision import Assessment, Decision
@@ -221,7 +222,7 @@ def corrective_add(
 
 @router.post("/corrective/{action_id}/{step}")
 def corrective_step(
-    action_id: int,
+    action_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     step: str,
     request: Request,
     csrf: str = Form(...),
@@ -230,7 +231,7 @@ def corrective_step(
 ) -> Response:
     """Mark a corrective action done, or verify it."""
     check_csrf(request, csrf)
-    if step not in ("done", "verify") or not 0 < action_id <= MAX_ID:
+    if step not in ("done", "verify"):
         raise HTTPException(404, "no such step")
     stores = stores_of(request)
     back = request.headers.get("referer") or "/program"
