@@ -288,10 +288,7 @@ def corrective_done(
     caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
 ) -> dict[str, Any]:
     """The owner reports the action done."""
-    with answering():
-        row = corrective.mark_done(stores_of(request), action_id, body.note, actor=caller.name)
-    record(stores_of(request), caller, "corrective_done", "corrective_action", str(action_id))
-    return row
+    return _corrective_step(request, caller, action_id, body.note, "done")
 
 
 @router.post("/corrective-actions/{action_id}/verify")
@@ -302,7 +299,14 @@ def corrective_verify(
     caller: Caller = Depends(guard(Permission.CORRECTIVE_EDIT)),
 ) -> dict[str, Any]:
     """Someone other than who marked it done verifies that it worked."""
+    return _corrective_step(request, caller, action_id, body.note, "verify")
+
+
+def _corrective_step(
+    request: Request, caller: Caller, action_id: int, note: str, step: Literal["done", "verify"]
+) -> dict[str, Any]:
+    act = corrective.mark_done if step == "done" else corrective.verify_action
     with answering():
-        row = corrective.verify_action(stores_of(request), action_id, body.note, actor=caller.name)
-    record(stores_of(request), caller, "corrective_verify", "corrective_action", str(action_id))
+        row = act(stores_of(request), action_id, note, actor=caller.name)
+    record(stores_of(request), caller, f"corrective_{step}", "corrective_action", str(action_id))
     return row

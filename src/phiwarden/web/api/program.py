@@ -17,7 +17,8 @@ from phiwarden.program import providers, reviews, training
 from phiwarden.program.dashboard import dashboard
 from phiwarden.program.settings import load_program
 from phiwarden.redflags.caller import Caller as CallerDetails
-from phiwarden.redflags.caller import verify
+from phiwarden.redflags.caller import Outcome, verify
+from phiwarden.store.setup import Stores
 from phiwarden.web.api.deps import Caller, guard, record, stores_of
 from phiwarden.web.roles import Permission
 
@@ -35,22 +36,27 @@ class Approval(BaseModel):
     note: str = Field("", max_length=4000)
 
 
+def checked_caller(stores: Stores, caller: Caller, details: CallerDetails) -> Outcome:
+    """Verify a refill caller and write the attempt to the audit trail (API and page)."""
+    outcome = verify(stores, details, agent=caller.name)
+    record(
+        stores,
+        caller,
+        "verify_caller",
+        "patient",
+        outcome.patient_id or f"mrn:{details.mrn}",
+        {"verified": outcome.verified, "locked": outcome.locked},
+    )
+    return outcome
+
+
 @router.post("/callers/verify")
 def verify_caller(
     body: CallerDetails, request: Request, caller: Caller = Depends(guard(Permission.CALLER_VERIFY))
 ) -> dict[str, Any]:
     """Check a caller asking for a prescription refill against the patient on file. The
     answer never says which identifier failed, or whether the MRN exists."""
-    stores = stores_of(request)
-    outcome = verify(stores, body, agent=caller.name)
-    record(
-        stores,
-        caller,
-        "verify_caller",
-        "patient",
-        outcome.patient_id or f"mrn:{body.mrn}",
-        {"verified": outcome.verified, "locked": outcome.locked},
-    )
+    outcome = checked_caller(stores_of(request), caller, body)
     return outcome.as_json()
 
 

@@ -17,8 +17,8 @@ from phiwarden.program.dashboard import dashboard
 from phiwarden.program.investigation import sanctions_desk
 from phiwarden.program.settings import load_program
 from phiwarden.redflags.caller import Caller as CallerDetails
-from phiwarden.redflags.caller import verify
 from phiwarden.web.api.deps import Caller, record, stores_of
+from phiwarden.web.api.program import checked_caller
 from phiwarden.web.roles import Permission, allowed
 from phiwarden.web.views.render import check_csrf, form_change, page, render
 
@@ -140,13 +140,5 @@ def callers_check(
         zip=zip,
         phone=phone,
     )
-    outcome = verify(stores, details, agent=caller.name)
-    record(
-        stores,
-        caller,
-        "verify_caller",
-        "patient",
-        outcome.patient_id or f"mrn:{mrn}",
-        {"verified": outcome.verified, "locked": outcome.locked},
-    )
+    outcome = checked_caller(stores, caller, details)
     return render(request, "callers.html", outcome=outcome)
