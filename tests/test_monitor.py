@@ -310,3 +310,81 @@ def test_matching_keys() -> None:
     assert keys.phone_key("+1 (773) 378-6360") == "7733786360"
     assert keys.phone_key("378-6360") is None
     assert keys.sound_key("Smyth") == keys.sound_key("Smith")
+
+
+def test_learned_shifts_match_the_definition_for_every_user_at_once() -> None:
+    """The vectorised search gives, per user, the shortest circular run of hours holding
+    the coverage, the earliest start among the best runs of that length."""
+    import numpy as np
+
+    from phiwarden.monitor.shifts import shortest_covers
+
+    def by_definition(hours: list[int], coverage: float) -> tuple[int, int]:
+        need = coverage * sum(hours)
+        for length in range(1, 25):
+            sums = [sum(hours[(s + k) % 24] for k in range(length)) for s in range(24)]
+            best = max(sums)
+            if best >= need:
+                return sums.index(best), length
+        return 0, 24
+
+    rng = np.random.default_rng(5)
+    grid = rng.poisson(3, (300, 24)) * (rng.random((300, 24)) < 0.35)
+    grid[0] = 0  # nobody's openings
+    grid[1] = 1  # round the clock
+    grid[2, [22, 23, 0, 1]] = 50  # a night shift over midnight
+    for coverage in (0.8, 0.95):
+        starts, lengths = shortest_covers(grid.astype(float), coverage)
+        for i, row in enumerate(grid.tolist()):
+            assert (starts[i], lengths[i]) == by_definition(row, coverage), i
+
+
+def test_per_patient_tables_read_for_the_unexplained_patients_give_the_same_signals(
+    loaded: Stores,
+) -> None:
+    """Detectors joining contacts, addresses, phones, coverages, controlled prescriptions
+    and last encounters find the same pairs when those tables are read for the unexplained
+    patients only (as a run does) as when read whole."""
+    import ibis
+
+    from phiwarden.lake.engine import open_backend
+    from phiwarden.monitor.context import build_context
+    from phiwarden.monitor.explain import explain, unexplained
+    from phiwarden.monitor.run import default_window, pairs_of
+    from phiwarden.monitor.signals import Inputs
+
+    codes = ("relative", "same_address", "same_phone", "neighbour", "focus")
+    codes += ("long_after_encounter",)
+    window = default_window(loaded, None, None)
+    assert window is not None
+    found: list[dict[str, list[tuple[str, str]]]] = []
+    contacts: list[int] = []
+    for narrowed in (False, True):
+        with open_backend("duckdb") as con:
+            ctx = build_context(loaded, con, window, load_config(loaded.settings.data_dir))
+            openings = explain(ctx)
+            left = unexplained(openings)
+            pairs = pairs_of(left)
+            if narrowed:
+                patients = pairs.select("patient_id").distinct().to_pyarrow()["patient_id"]
+                ctx.narrow(patients.combine_chunks())
+                assert ctx.patients_of_interest is not None
+            inputs = Inputs(ctx, openings, left, pairs)
+            found.append(
+                {
+                    code: sorted(
+                        (r["user_id"], r["patient_id"])
+                        for r in BY_CODE[code]
+                        .find(inputs)
+                        .mutate(c=ibis.literal(code))
+                        .to_pyarrow()
+                        .to_pylist()
+                    )
+                    for code in codes
+                }
+            )
+            contacts.append(ctx.arrow["patient_contacts"].num_rows)
+    assert found[0] == found[1]
+    scenarios = ("relative", "same_address", "same_phone", "neighbour", "focus")
+    assert all(found[1][code] for code in scenarios), "the scenarios give these detectors work"
+    assert contacts[1] < contacts[0] / 2, "contacts were read for unexplained patients only"

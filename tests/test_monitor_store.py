@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -352,3 +353,20 @@ def test_upsert_user_days_handles_200k_rows(stores: Stores) -> None:
         table = ms.user_days(conn, start, start + dt.timedelta(days=99))
     assert table.num_rows == 200_000
     assert table.slice(0, 1).to_pylist() == [_day("U0000", start, 99)]
+
+
+def test_upsert_user_days_takes_an_arrow_table_and_refuses_a_repeated_day(
+    stores: Stores,
+) -> None:
+    d1, d2 = dt.date(2026, 4, 1), dt.date(2026, 4, 2)
+    rows = [_day("A1", d1, 9), _day("A2", d1, 3), _day("A1", d2, 12)]
+    table = pa.Table.from_pylist(rows, schema=ms.USER_DAY_SCHEMA)
+    with stores.engine.begin() as conn:
+        ms.upsert_user_days(conn, table)
+        ms.upsert_user_days(conn, pa.Table.from_pylist([_day("A1", d1, 30)], ms.USER_DAY_SCHEMA))
+    with stores.engine.connect() as conn:
+        back = ms.user_days(conn, d1, d2)
+    assert back.to_pylist() == [_day("A1", d1, 30), _day("A2", d1, 3), _day("A1", d2, 12)]
+    twice = pa.Table.from_pylist([_day("A3", d1, 1), _day("A3", d1, 2)], ms.USER_DAY_SCHEMA)
+    with stores.engine.begin() as conn, pytest.raises(ValueError, match="repeat"):
+        ms.upsert_user_days(conn, twice)

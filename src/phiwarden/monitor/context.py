@@ -19,19 +19,20 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
-from sqlalchemy import Engine, func, literal_column, select
+from sqlalchemy import Engine, literal_column, select
 
-from phiwarden.domain.canonical import OPERATIONAL_TABLES
 from phiwarden.lake.reader import access_events, spark_ddl
-from phiwarden.monitor import keys
 from phiwarden.monitor.config import MonitorConfig
-from phiwarden.store.arrow_read import read_arrow_many, sql_literal, typed_table
+from phiwarden.monitor.per_patient import (
+    PER_PATIENT,
+    TYPES,
+    people_keys,
+    read_per_patient,
+    typed,
+)
+from phiwarden.store.arrow_read import read_arrow_many, sql_literal
 from phiwarden.store.repositories import domain_table
 from phiwarden.store.setup import Stores
-
-_TYPES: dict[tuple[str, str], pa.DataType] = {
-    (t.name, f.name): f.type for t in OPERATIONAL_TABLES for f in t.schema
-}
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,32 @@ class Context:
     #: explanation templates mined from this hospital's own log, with their support
     mined: list[dict[str, Any]] = field(default_factory=list)
 
+    #: the store, read again for the per-patient tables (:mod:`.per_patient`)
+    engine: Engine | None = None
+    #: the patients the per-patient tables are read for: None for every patient
+    patients_of_interest: pa.Array | None = None
+
     def __getitem__(self, name: str) -> ir.Table:
+        if name not in self.tables and name in PER_PATIENT:
+            if self.engine is None:
+                raise RuntimeError(f"{name} needs the store: build the context with an engine")
+            table = read_per_patient(
+                self.engine, name, self.window.since, self.patients_of_interest
+            )
+            self.arrow[name] = table
+            self.tables[name] = self.register(name, table)
         return self.tables[name]
+
+    def narrow(self, patient_ids: pa.Array) -> None:
+        """Read the per-patient tables (contacts, addresses, phones, coverages, controlled
+        prescriptions, last encounters) for these patients only, when first asked for.
+
+        Detectors join them with the unexplained patients alone (see :mod:`.per_patient`).
+        """
+        self.patients_of_interest = patient_ids
+        for name in PER_PATIENT:
+            self.tables.pop(name, None)
+            self.arrow.pop(name, None)
 
     def register(self, name: str, table: pa.Table) -> ir.Table:
         """An Arrow table as a table of this run's engine.
@@ -88,28 +113,6 @@ def register(con: BaseBackend, name: str, table: pa.Table) -> ir.Table:
         frame.createOrReplaceTempView(view)
         return con.table(view)
     return ibis.memtable(table)
-
-
-def _typed(raw: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
-    """The canonical columns of ``raw``, in ``types`` order, cast to their types."""
-    return typed_table(raw.select(list(types)), types)
-
-
-def _people_keys(table: pa.Table, prefix: str = "") -> pa.Table:
-    """Add addr_key, street_key, phone_key, first_key, last_key, last_sound."""
-    c = table.column
-    line, city, zip_ = c(f"{prefix}address_line"), c(f"{prefix}city"), c(f"{prefix}zip")
-    keys_ = {
-        "addr_key": keys.address_keys(line, zip_, city),
-        "street_key": keys.street_keys(line, city, zip_),
-        "phone_key": keys.phone_keys(c(f"{prefix}phone")),
-        "first_key": keys.name_keys(c(f"{prefix}first_name")),
-        "last_key": keys.name_keys(c(f"{prefix}last_name")),
-        "last_sound": keys.sound_keys(c(f"{prefix}last_name")),
-    }
-    for name, values in keys_.items():
-        table = table.append_column(name, values)
-    return table
 
 
 #: (store table, columns, time column bounding the rows or None) of each plain read.
@@ -156,33 +159,6 @@ _PLAIN: dict[str, tuple[str, tuple[str, ...], str | None]] = {
         ),
         None,
     ),
-    "patient_addresses": ("patient_addresses", ("patient_id", "address_line", "city", "zip"), None),
-    "patient_phones": ("patient_phones", ("patient_id", "phone"), None),
-    "patient_contacts": (
-        "patient_contacts",
-        (
-            "patient_id",
-            "kind",
-            "first_name",
-            "last_name",
-            "relationship",
-            "address_line",
-            "city",
-            "zip",
-            "phone",
-        ),
-        None,
-    ),
-    "coverages": (
-        "coverages",
-        (
-            "patient_id",
-            "subscriber_first_name",
-            "subscriber_last_name",
-            "subscriber_relationship",
-        ),
-        None,
-    ),
     "orders": (
         "orders",
         ("patient_id", "kind", "ordered_by_user_id", "performing_department_id", "ordered_at"),
@@ -221,16 +197,15 @@ def _queries(
     ) + timedelta(hours=max(config.encounter_before_hours, config.record_margin_hours))
     lo: Any = literal_column(sql_literal(window.start - margin))
     hi: Any = literal_column(sql_literal(window.end + margin))
-    start: Any = literal_column(sql_literal(window.start))
     out: dict[str, tuple[Any, dict[str, pa.DataType]]] = {}
     for name, (table, columns, bound) in _PLAIN.items():
         t = domain_table(table)
         query = select(*(t.c[c] for c in columns))
         if bound is not None:
             query = query.where(t.c[bound].between(lo, hi))
-        out[name] = (query, {c: _TYPES[(table, c)] for c in columns})
+        out[name] = (query, {c: TYPES[(table, c)] for c in columns})
     enc, care = domain_table("encounters"), domain_table("care_team")
-    p, a = domain_table("prescriptions"), domain_table("appointments")
+    a = domain_table("appointments")
     overlaps = (enc.c.start <= hi) & (enc.c.end.is_(None) | (enc.c.end >= lo))
     enc_cols = (
         "encounter_id",
@@ -243,29 +218,13 @@ def _queries(
     )
     out["encounters"] = (
         select(*(enc.c[c] for c in enc_cols)).where(overlaps),
-        {c: _TYPES[("encounters", c)] for c in enc_cols},
+        {c: TYPES[("encounters", c)] for c in enc_cols},
     )
     out["care_team"] = (
         select(care.c.encounter_id, care.c.user_id)
         .join(enc, enc.c.encounter_id == care.c.encounter_id)
         .where(overlaps),
         {"encounter_id": pa.string(), "user_id": pa.string()},
-    )
-    out["last_encounter"] = (
-        select(
-            enc.c.patient_id,
-            func.max(func.coalesce(enc.c.end, enc.c.start)).label("last_seen"),
-        )
-        .where(enc.c.start < start)
-        .group_by(enc.c.patient_id),
-        {"patient_id": pa.string(), "last_seen": pa.timestamp("us")},
-    )
-    cs_cols = ("patient_id", "prescriber_user_id", "dea_schedule", "drug")
-    out["controlled"] = (
-        select(*(p.c[c] for c in cs_cols)).where(
-            p.c.dea_schedule.is_not(None) & (p.c.dea_schedule != "")
-        ),
-        {c: _TYPES[("prescriptions", c)] for c in cs_cols},
     )
     ap_cols = (
         "patient_id",
@@ -279,7 +238,7 @@ def _queries(
         select(*(a.c[c] for c in ap_cols)).where(
             a.c.scheduled_at.between(lo, hi) | a.c.start.between(lo, hi)
         ),
-        {c: _TYPES[("appointments", c)] for c in ap_cols},
+        {c: TYPES[("appointments", c)] for c in ap_cols},
     )
     return out
 
@@ -288,26 +247,12 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
     """The operational records a run over ``window`` needs, with matching keys."""
     queries = _queries(window, config)
     raw = read_arrow_many(engine, {name: q for name, (q, _) in queries.items()})
-    out = {name: _typed(raw[name], types) for name, (_, types) in queries.items()}
-    out["workforce"] = _people_keys(out["workforce"])
+    out = {name: typed(raw[name], types) for name, (_, types) in queries.items()}
+    out["workforce"] = people_keys(out["workforce"])
     mrn = out["patients"].column("mrn")
     numeric = pc.match_substring_regex(mrn, r"^[0-9]{1,17}$")
     mrn_num = pc.if_else(numeric, pc.cast(pc.if_else(numeric, mrn, "0"), pa.int64()), None)
-    out["patients"] = _people_keys(out["patients"]).append_column("mrn_num", mrn_num)
-    addresses = out["patient_addresses"]
-    line, city, zip_ = (addresses.column(c) for c in ("address_line", "city", "zip"))
-    out["patient_addresses"] = addresses.append_column(
-        "addr_key", keys.address_keys(line, zip_, city)
-    ).append_column("street_key", keys.street_keys(line, city, zip_))
-    phones = out["patient_phones"]
-    out["patient_phones"] = phones.append_column(
-        "phone_key", keys.phone_keys(phones.column("phone"))
-    )
-    out["patient_contacts"] = _people_keys(out["patient_contacts"])
-    cov = out["coverages"]
-    out["coverages"] = cov.append_column(
-        "first_key", keys.name_keys(cov.column("subscriber_first_name"))
-    ).append_column("last_key", keys.name_keys(cov.column("subscriber_last_name")))
+    out["patients"] = people_keys(out["patients"]).append_column("mrn_num", mrn_num)
     return out
 
 
@@ -350,4 +295,4 @@ def build_context(
         opened = cache(openings_of(events))
         arrow = pending.result()
     tables = {name: register(con, name, table) for name, table in arrow.items()}
-    return Context(con, window, config, events, opened, tables, arrow)
+    return Context(con, window, config, events, opened, tables, arrow, engine=stores.engine)

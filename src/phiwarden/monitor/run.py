@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 from sqlalchemy import select
 
@@ -206,6 +207,8 @@ def _review(
     lap("explain")
     left = _cache(unexplained(openings))
     pairs = _cache(pairs_of(left))
+    accesses = pairs.select("user_id", "patient_id", "accesses").to_pyarrow()
+    ctx.narrow(pc.unique(accesses.column("patient_id").combine_chunks()))
     days = user_days_of(ctx, openings).to_pyarrow()
     with stores.engine.begin() as conn:
         if save:
@@ -223,7 +226,6 @@ def _review(
         parts.append(found.select(["code", *SIGNAL_COLUMNS]))
         lap(f"detector:{det.code}")
     signals = pa.concat_tables(parts) if parts else pa.table({})
-    accesses = pairs.select("user_id", "patient_id", "accesses").to_pyarrow()
     per_pair = {
         (u, p): int(n)
         for u, p, n in zip(
@@ -259,17 +261,16 @@ def _review(
     return MonitorResult(window, drafts, ids or [""] * len(drafts), stats, timings)
 
 
-def _history(stored: pa.Table, window_days: pa.Table) -> list[tuple[str, date, float]]:
-    out: list[tuple[str, date, float]] = []
-    for table in (stored, window_days):
-        if table.num_rows:
-            out.extend(
-                (str(u), d, float(n))
-                for u, d, n in zip(
-                    table.column("user_id").to_pylist(),
-                    table.column("day").to_pylist(),
-                    table.column("unexplained_patients").to_pylist(),
-                    strict=True,
-                )
-            )
-    return out
+def _history(stored: pa.Table, window_days: pa.Table) -> pa.Table:
+    """(user_id, day, unexplained_patients) of the stored days and the window's."""
+    parts = [
+        pa.table(
+            {
+                "user_id": t.column("user_id").cast(pa.string()),
+                "day": t.column("day").cast(pa.date32()),
+                "unexplained_patients": t.column("unexplained_patients").cast(pa.int64()),
+            }
+        )
+        for t in (stored, window_days)
+    ]
+    return pa.concat_tables(parts)

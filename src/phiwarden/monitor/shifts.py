@@ -22,16 +22,30 @@ NAME = "learned_shifts"
 
 def shortest_cover(hours: np.ndarray, coverage: float) -> tuple[int, int]:
     """(start, length) of the shortest circular run of hours holding ``coverage`` of counts."""
-    total = float(hours.sum())
-    need = coverage * total
-    doubled = np.concatenate([hours, hours])
-    best = (0, 24)
+    starts, lengths = shortest_covers(np.asarray(hours, dtype=float)[None, :], coverage)
+    return int(starts[0]), int(lengths[0])
+
+
+def shortest_covers(hours: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shortest_cover` of every row of a (users x 24) matrix of counts at once.
+
+    For each length from 1 to 24 hours, every user's best start is the first start whose
+    run holds the most; a user keeps the first length whose best run holds ``coverage``.
+    """
+    users = hours.shape[0]
+    need = coverage * hours.sum(axis=1)
+    cum = np.concatenate([np.zeros((users, 1)), np.cumsum(np.tile(hours, 2), axis=1)], axis=1)
+    starts = np.zeros(users, dtype=np.int64)
+    lengths = np.full(users, 24, dtype=np.int64)
+    open_ = np.ones(users, dtype=bool)
+    first = np.arange(24)
     for length in range(1, 25):
-        sums = np.convolve(doubled, np.ones(length), "valid")[:24]
-        start = int(np.argmax(sums))
-        if sums[start] >= need:
-            return start, length
-    return best
+        sums = cum[:, first + length] - cum[:, first]
+        best = np.argmax(sums, axis=1)
+        hit = open_ & (sums[np.arange(users), best] >= need)
+        starts[hit], lengths[hit] = best[hit], length
+        open_ &= ~hit
+    return starts, lengths
 
 
 def learned_shifts(ctx: Context) -> ir.Table:
@@ -45,25 +59,20 @@ def learned_shifts(ctx: Context) -> ir.Table:
         .aggregate(n=o.count())
         .to_pyarrow()
     )
-    per_user: dict[str, np.ndarray] = {}
-    for uid, h, n in zip(
-        counts["uid"].to_pylist(), counts["h"].to_pylist(), counts["n"].to_pylist(), strict=True
-    ):
-        per_user.setdefault(uid, np.zeros(24))[int(h)] += int(n)
-    users, starts, ends = [], [], []
-    for uid, hours in per_user.items():
-        if hours.sum() < cfg.shift_learn_min_openings:
-            continue
-        start, length = shortest_cover(hours, cfg.shift_learn_coverage)
-        if length <= cfg.shift_learn_max_hours:
-            users.append(uid)
-            starts.append(start)
-            ends.append((start + length) % 24)
+    users, row = np.unique(
+        np.asarray(counts["uid"].to_numpy(zero_copy_only=False)), return_inverse=True
+    )
+    hours = np.zeros((len(users), 24))
+    np.add.at(hours, (row, counts["h"].to_numpy()), counts["n"].to_numpy())
+    starts, lengths = shortest_covers(hours, cfg.shift_learn_coverage)
+    keep = (hours.sum(axis=1) >= cfg.shift_learn_min_openings) & (
+        lengths <= cfg.shift_learn_max_hours
+    )
     table = pa.table(
         {
-            "uid": pa.array(users, pa.string()),
-            "s": pa.array(starts, pa.int64()),
-            "e": pa.array(ends, pa.int64()),
+            "uid": pa.array(users[keep], pa.string()),
+            "s": pa.array(starts[keep], pa.int64()),
+            "e": pa.array((starts[keep] + lengths[keep]) % 24, pa.int64()),
         }
     )
     ctx.tables[NAME] = ctx.register(NAME, table)

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from phiwarden.monitor.context import Context
 from phiwarden.monitor.shifts import learned_shifts
 
 SIGNAL_COLUMNS = ("user_id", "patient_id", "factor", "detail")
+#: The per-user daily counts the baselines (volume) read.
+HISTORY_SCHEMA = pa.schema(
+    [("user_id", pa.string()), ("day", pa.date32()), ("unexplained_patients", pa.int64())]
+)
 
 
 @dataclass
@@ -33,8 +37,8 @@ class Inputs:
     unexplained: ir.Table
     #: unexplained (user, patient): accesses, first, last, btg, openings
     pairs: ir.Table
-    #: (user, day, unexplained patients) of stored history plus this window, for baselines
-    history: list[tuple[str, date, float]] = field(default_factory=list)
+    #: (user_id, day, unexplained_patients) of stored history plus this window
+    history: pa.Table = field(default_factory=lambda: HISTORY_SCHEMA.empty_table())
 
     @property
     def workforce(self) -> ir.Table:

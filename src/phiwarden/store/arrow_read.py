@@ -24,14 +24,14 @@ import os
 import struct
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, Select
+from sqlalchemy import ColumnElement, Engine, Select, false
 from sqlalchemy.engine import make_url
 
 _LENGTH = struct.Struct("<Q")
@@ -98,12 +98,40 @@ def typed_table(raw: pa.Table, types: Mapping[str, pa.DataType]) -> pa.Table:
     return pa.table(arrays, names=raw.column_names)
 
 
+#: keys per IN list of :func:`read_arrow_where_in`
+IN_CHUNK = 5000
+
+
+def read_arrow_where_in(
+    engine: Engine, query: Select[Any], column: ColumnElement[Any], keys: Sequence[Any]
+) -> pa.Table:
+    """The rows of ``query`` whose ``column`` is among ``keys``, as Arrow, through the
+    store's own driver in IN lists of bounded size: for a few thousand keys on an index,
+    quicker than starting a reader process. Types as in :func:`read_arrow_many`."""
+    rows: list[Any] = []
+    names: list[str] = []
+    with engine.connect() as conn:
+        for i in range(0, max(len(keys), 1), IN_CHUNK):
+            chunk = keys[i : i + IN_CHUNK]
+            result = conn.execute(query.where(column.in_(chunk) if chunk else false()))
+            names = list(result.keys())
+            rows.extend(_driver_rows(result))
+    return _table(names, rows)
+
+
 def _through_sqlalchemy(engine: Engine, query: Select[Any]) -> pa.Table:
     with engine.connect() as conn:
         result = conn.execute(query)
-        names = list(result.keys())
-        cursor = result.cursor  # the driver's rows, without building Row objects
-        rows = cursor.fetchall() if cursor is not None else []
+        return _table(list(result.keys()), _driver_rows(result))
+
+
+def _driver_rows(result: Any) -> list[Any]:
+    """The driver's rows of a result, without building SQLAlchemy Row objects."""
+    cursor = result.cursor
+    return cursor.fetchall() if cursor is not None else []
+
+
+def _table(names: list[str], rows: list[Any]) -> pa.Table:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.table([pa.array(c) for c in columns], names=names)
 

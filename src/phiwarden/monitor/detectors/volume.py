@@ -9,7 +9,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from phiwarden.monitor.robust import median_mad
+from phiwarden.monitor.robust import MAD_SCALE, median_mad
 from phiwarden.monitor.signals import Detector, Inputs, signal
 
 
@@ -18,43 +18,56 @@ def unusual_days(inputs: Inputs) -> list[tuple[str, date, str]]:
 
     Baselines cover every day of stored history plus the window, a day without any
     unexplained patient counting as zero; peers are the users with the same department
-    and role (the user included: the median is robust to them).
+    and role (the user included: the median is robust to them). One (users x days) grid,
+    medians along its rows: no loop over users or days.
     """
     cfg = inputs.ctx.config
     history = inputs.history
-    if not history:
+    if not history.num_rows:
         return []
-    all_days = sorted({d for _, d, _ in history})
-    column = {d: i for i, d in enumerate(all_days)}
-    users = sorted({u for u, _, _ in history})
-    row = {u: i for i, u in enumerate(users)}
-    grid = np.zeros((len(users), len(all_days)))
-    for user, day, n in history:
-        grid[row[user], column[day]] = n
+    users, row = np.unique(_strings(history["user_id"]), return_inverse=True)
+    days, column = np.unique(_days(history["day"]), return_inverse=True)
+    grid = np.zeros((len(users), len(days)))
+    grid[row, column] = np.asarray(history["unexplained_patients"].to_numpy(), dtype=float)
+    med = np.median(grid, axis=1)
+    mad = np.median(np.abs(grid - med[:, None]), axis=1) * MAD_SCALE
     dept, role = inputs.of_users("department_id"), inputs.of_users("role")
-    group_of = {u: (dept[u], role[u]) for u in dept}
-    members: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
-    for user in users:
-        members[group_of.get(user, (None, None))].append(row[user])
-    peer_stats = {g: median_mad(grid[rows].ravel()) for g, rows in members.items()}
+    groups: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    for i, user in enumerate(users.tolist()):
+        groups[(dept.get(user), role.get(user))].append(i)
+    pmed, pmad = np.zeros(len(users)), np.zeros(len(users))
+    for rows in groups.values():  # one median per peer group
+        pmed[rows], pmad[rows] = median_mad(grid[rows].ravel())
+    since = np.datetime64(inputs.ctx.window.since, "D")
+    z = cfg.volume_z
+    hit = (
+        (days >= since)[None, :]
+        & (grid >= cfg.volume_min_patients)
+        & (grid > (med + z * np.maximum(mad, 1.0))[:, None])
+        & (grid > (pmed + z * np.maximum(pmad, 1.0))[:, None])
+    )
     out: list[tuple[str, date, str]] = []
-    for user in users:
-        values = grid[row[user]]
-        med, mad = median_mad(values)
-        pmed, pmad = peer_stats[group_of.get(user, (None, None))]
-        for i, n in enumerate(values):
-            if all_days[i] < inputs.ctx.window.since or n < cfg.volume_min_patients:
-                continue
-            if n > med + cfg.volume_z * max(mad, 1.0) and n > pmed + cfg.volume_z * max(pmad, 1.0):
-                out.append(
-                    (
-                        user,
-                        all_days[i],
-                        f"{int(n)} unexplained patients on {all_days[i].isoformat()}; "
-                        f"usual {med:g} a day, peers {pmed:g}",
-                    )
-                )
+    for i, j in zip(*np.nonzero(hit), strict=True):  # the flagged days only
+        day = days[j].astype(date)
+        out.append(
+            (
+                str(users[i]),
+                day,
+                f"{int(grid[i, j])} unexplained patients on {day.isoformat()}; "
+                f"usual {med[i]:g} a day, peers {pmed[i]:g}",
+            )
+        )
     return out
+
+
+def _strings(values: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(values.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _days(values: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(
+        values.cast(pa.date32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]"
+    )
 
 
 def find(inputs: Inputs) -> ir.Table:
