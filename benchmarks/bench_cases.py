@@ -9,10 +9,11 @@
 - the separation of one case with 50 encounters (each with an order, a lab result, a
   prescription, a registration, a charge and a payer payment).
 
-The store is SQLite, or with ``--database postgres`` a scratch database on the local
-PostgreSQL server (dropped afterwards).
+Both stores by default (``make bench``): SQLite, then a scratch database on the local
+PostgreSQL server (dropped afterwards); ``--database sqlite|postgres`` runs one.
 
-    .venv/bin/python benchmarks/bench_cases.py [--cases 10000] [--database sqlite|postgres]
+    .venv/bin/python benchmarks/bench_cases.py [--cases 10000] [--jobs 1]
+        [--database sqlite|postgres|both]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -148,15 +150,14 @@ def _charts(stores: Stores, n: int, visits: int = 1) -> None:
                     conn.execute(insert(domain_table(name)), found[k : k + 5000])
 
 
-def scale(folder: Path, url: str, n: int) -> None:
-    """Open ``n`` cases, time the queue and the tick."""
-    from fastapi.testclient import TestClient
+PEOPLE = [f"investigator{k}" for k in range(20)]
 
+
+def _open(folder: Path, url: str, n: int, first: int, step: int) -> None:
+    """Open cases ``first, first + step, ...`` below ``n`` through the engine (one
+    process of ``--jobs``: case numbers are taken concurrently, as at a busy desk)."""
     stores, _ = initialise(load_settings(folder / "s", url))
-    _charts(stores, n)
-    started = time.perf_counter()
-    people = [f"investigator{k}" for k in range(20)]
-    for i in range(n):
+    for i in range(first, n, step):
         opened = theft.allege(
             stores,
             victim_mrn=f"B{i:07d}",
@@ -166,11 +167,25 @@ def scale(folder: Path, url: str, n: int) -> None:
             now=T0 + timedelta(seconds=i),
         )
         if i % 3 == 0:
-            actions.assign(stores, opened.case_id, people[i % 20], actor="bench", revision=None)
+            actions.assign(stores, opened.case_id, PEOPLE[i % 20], actor="bench", revision=None)
+    stores.engine.dispose()
+
+
+def scale(folder: Path, url: str, n: int, jobs: int = 1) -> None:
+    """Open ``n`` cases (in ``jobs`` processes), time the queue and the tick."""
+    from fastapi.testclient import TestClient
+
+    stores, _ = initialise(load_settings(folder / "s", url))
+    _charts(stores, n)
+    started = time.perf_counter()
+    people = PEOPLE
+    with ProcessPoolExecutor(jobs) as pool:
+        for done in [pool.submit(_open, folder, url, n, k, jobs) for k in range(jobs)]:
+            done.result()
     seconds = time.perf_counter() - started
     print(
-        f"opened {n:,} cases in {seconds:.1f} s ({1000 * seconds / n:.1f} ms each, "
-        "with alert, note, hold, 5 tasks, timer)"
+        f"opened {n:,} cases in {seconds:.1f} s with {jobs} process(es) "
+        f"({1000 * seconds * jobs / n:.1f} ms each, with alert, note, hold, 5 tasks, timer)"
     )
     add_user(stores.engine, "po", "privacy_officer", "correct horse battery")
     token = issue_token(stores.engine, "po")[1]
@@ -257,17 +272,27 @@ def separation(folder: Path, url: str, visits: int = 50) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes opening the cases (the queue is timed alone)"
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres", "both"),
+        default="both",
+        help="the store to measure; both (the default) runs SQLite, then PostgreSQL",
+    )
     args = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        print(f"store: {args.database}")
-        (folder / "a").mkdir()
-        (folder / "b").mkdir()
-        with scratch_database(args.database, folder / "a") as url:
-            separation(folder / "a", url)
-        with scratch_database(args.database, folder / "b") as url:
-            scale(folder / "b", url, args.cases)
+        for kind in kinds:
+            folder = Path(tmp) / kind
+            print(f"store: {kind}", flush=True)
+            (folder / "a").mkdir(parents=True)
+            (folder / "b").mkdir(parents=True)
+            with scratch_database(kind, folder / "a") as url:
+                separation(folder / "a", url)
+            with scratch_database(kind, folder / "b") as url:
+                scale(folder / "b", url, args.cases, args.jobs)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ endpoint at a steady 100 requests per second (figures printed, never asserted).
   ``phiwarden serve`` in its own process on loopback, requests sent at 100/s for 20 s
   from one asyncio event loop (an open loop: each request leaves at its own time).
 
-The store is SQLite, or with ``--database postgres`` scratch databases on the local
-PostgreSQL server (dropped afterwards).
+Both stores by default (``make bench``): SQLite, then scratch databases on the local
+PostgreSQL server (dropped afterwards); ``--database sqlite|postgres`` runs one.
 
     .venv/bin/python benchmarks/bench_web.py [--alerts 100000] [--persons 100000]
-        [--database sqlite|postgres] [--workers N] [--skip-queue] [--rate 100]
+        [--database sqlite|postgres|both] [--workers N] [--skip-queue] [--rate 100]
 """
 
 from __future__ import annotations
@@ -274,19 +274,29 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--alerts", type=int, default=100_000)
     ap.add_argument("--persons", type=int, default=100_000)
-    ap.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--workers", type=int, default=1, help="phiwarden serve --workers")
+    ap.add_argument(
+        "--database",
+        choices=["sqlite", "postgres", "both"],
+        default="both",
+        help="the store to measure; both (the default) runs SQLite, then PostgreSQL",
+    )
+    ap.add_argument(
+        "--workers", type=int, default=2, help="phiwarden serve --workers (one per core)"
+    )
     ap.add_argument("--skip-queue", action="store_true")
     ap.add_argument("--rate", type=float, default=100.0, help="screening requests per second")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_web_"))
-    (folder / "q").mkdir()
-    (folder / "s").mkdir()
-    if not args.skip_queue:
-        with scratch_database(args.database, folder / "q") as url:
-            queue(folder, args.alerts, url)
-    with scratch_database(args.database, folder / "s") as url:
-        screening(folder, args.persons, url, args.workers, rate=args.rate)
+    kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    for kind in kinds:
+        print(f"store: {kind}", flush=True)
+        (folder / kind / "q").mkdir(parents=True)
+        (folder / kind / "s").mkdir(parents=True)
+        if not args.skip_queue:
+            with scratch_database(kind, folder / kind / "q") as url:
+                queue(folder / kind, args.alerts, url)
+        with scratch_database(kind, folder / kind / "s") as url:
+            screening(folder / kind, args.persons, url, args.workers, rate=args.rate)
 
 
 if __name__ == "__main__":

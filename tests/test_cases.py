@@ -596,3 +596,24 @@ def test_an_allegation_without_an_account_on_file_says_to_hold_billing_by_hand(
     assert any(
         "suspend billing in the billing system by hand" in e["summary"] for e in case["history"]
     )
+
+
+def test_case_numbers_keep_rising_past_five_digits(hospital: Any) -> None:
+    stores, truth = hospital
+    first = theft.allege(
+        stores, victim_mrn=_theft(truth, "shared_ssn", 1)["mrn"], actor="a", now=T0
+    )
+    from phiwarden.store.case_tables import case_files
+
+    with stores.engine.begin() as conn:
+        row = dict(
+            conn.execute(select(case_files).where(case_files.c.case_id == first.case_id))
+            .mappings()
+            .one()
+        )
+        prefix = first.case_id.rsplit("-", 1)[0]
+        for n in (99998, 99999, 100000):
+            conn.execute(case_files.insert().values({**row, "case_id": f"{prefix}-{n:05d}"}))
+        # as text "...-99999" sorts after "...-100000": the next number is still 100001
+        assert engine._next_id(conn, prefix.split("-")[0], T0) == f"{prefix}-100001"
+        conn.rollback()

@@ -66,9 +66,13 @@ def load_procedure(stores: Stores, name: str) -> tuple[Procedure, str]:
 
 def _next_id(conn: Connection, prefix: str, now: datetime) -> str:
     stem = f"{prefix}-{now.year}-"
+    # the longest number, then the highest: as text "IT-2026-99999" sorts after "...-100000"
     last = conn.execute(
-        select(func.max(case_files.c.case_id)).where(case_files.c.case_id.like(f"{stem}%"))
-    ).scalar_one()
+        select(case_files.c.case_id)
+        .where(case_files.c.case_id.like(f"{stem}%"))
+        .order_by(func.length(case_files.c.case_id).desc(), case_files.c.case_id.desc())
+        .limit(1)
+    ).scalar()
     n = int(str(last).rsplit("-", 1)[1]) + 1 if last else 1
     return f"{stem}{n:05d}"
 
