@@ -617,3 +617,36 @@ def test_case_numbers_keep_rising_past_five_digits(hospital: Any) -> None:
         # as text "...-99999" sorts after "...-100000": the next number is still 100001
         assert engine._next_id(conn, prefix.split("-")[0], T0) == f"{prefix}-100001"
         conn.rollback()
+
+
+def test_concurrent_openings_take_numbers_without_colliding(hospital: Any) -> None:
+    """Openers at the same time get distinct, consecutive numbers, and none of them has to
+    redo its opening because another took its number (a unique-key failure)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+
+    stores, _ = hospital
+    failures: list[str] = []
+
+    def on_error(context: Any) -> None:
+        failures.append(type(context.original_exception).__name__)
+
+    event.listen(stores.engine, "handle_error", on_error)
+    when = datetime(2031, 3, 1, 9, 0)  # a year of its own: the numbers start at 1
+
+    def open_some(k: int) -> list[str]:
+        return [
+            engine.open_case(
+                stores, "breach_incident", actor=f"opener{k}", title=f"t{k}-{i}", now=when
+            )
+            for i in range(6)
+        ]
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            opened = [c for batch in pool.map(open_some, range(4)) for c in batch]
+    finally:
+        event.remove(stores.engine, "handle_error", on_error)
+    assert sorted(opened) == [f"BR-2031-{n:05d}" for n in range(1, 25)]
+    assert failures == []

@@ -66,6 +66,12 @@ def load_procedure(stores: Stores, name: str) -> tuple[Procedure, str]:
 
 def _next_id(conn: Connection, prefix: str, now: datetime) -> str:
     stem = f"{prefix}-{now.year}-"
+    if conn.dialect.name == "postgresql":
+        # One opener at a time takes a number (until it commits): concurrent openers would
+        # read the same highest number, and all but one fail on the key and redo the whole
+        # opening (measured: about one failed attempt per case with two openers). SQLite
+        # needs nothing: the opening's first write already holds the database's write lock.
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(stem))))
     # the longest number, then the highest: as text "IT-2026-99999" sorts after "...-100000"
     last = conn.execute(
         select(case_files.c.case_id)
