@@ -112,7 +112,8 @@ def test_arrow_reads_type_a_column_empty_in_its_first_rows_from_the_rest(tmp_pat
     AAA codes once failed the red-flag scan with "expected INT64")."""
     from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 
-    from phiwarden.store.arrow_read import BATCH_ROWS, read_arrow_many
+    from phiwarden.store.arrow_read import read_arrow_many
+    from phiwarden.store.sqlite_child import BATCH_ROWS
 
     engine = create_engine(f"sqlite:///{tmp_path / 'sparse.db'}")
     meta = MetaData()

@@ -27,7 +27,7 @@ from phiwarden.monitor import store as monitor_store
 from phiwarden.monitor.catalogue import DETECTORS
 from phiwarden.monitor.config import MonitorConfig, load_config
 from phiwarden.monitor.context import Context, Window, build_context
-from phiwarden.monitor.explain import explain, explanation_stats, unexplained
+from phiwarden.monitor.explain import explain_parts, explanation_stats
 from phiwarden.monitor.scoring import score_signals
 from phiwarden.monitor.signals import SIGNAL_COLUMNS, Inputs, with_off_shift
 from phiwarden.monitor.store import AlertDraft
@@ -105,23 +105,30 @@ def pairs_of(u: ir.Table) -> ir.Table:
     )
 
 
-def user_days_of(ctx: Context, openings: ir.Table) -> ir.Table:
+def user_days_of(ctx: Context, left: ir.Table) -> ir.Table:
     """Per user and day: accesses, patients, unexplained accesses and patients, and the
-    unexplained patients opened outside the user's shift (the stored baselines)."""
-    o = openings.mutate(day=openings.first.date(), unexplained=openings.rank.isnull())
+    unexplained patients opened outside the user's shift (the stored baselines).
+
+    ``left`` is the unexplained openings; all openings are ``ctx.openings``.
+    """
+    o = ctx.openings.mutate(day=ctx.openings.first.date())
     days = o.group_by(["user_id", "day"]).aggregate(
-        accesses=o.accesses.sum(),
-        patients=o.patient_id.nunique(),
-        unexplained_accesses=o.unexplained.ifelse(o.accesses, 0).sum(),
-        unexplained_patients=o.unexplained.ifelse(o.patient_id, ibis.null("string")).nunique(),
+        accesses=o.accesses.sum(), patients=o.patient_id.nunique()
     )
-    off = with_off_shift(unexplained(openings), ctx)
+    u = left.mutate(day=left.first.date())
+    u = u.group_by(["user_id", "day"]).aggregate(
+        unexplained_accesses=u.accesses.sum(), unexplained_patients=u.patient_id.nunique()
+    )
+    off = with_off_shift(left, ctx)
     off = off.filter(off.off).mutate(day=off.first.date())
-    late = off.group_by(["user_id", "day"]).aggregate(late=off.patient_id.nunique())
-    joined = days.left_join(late, [days.user_id == late.user_id, days.day == late.day])
-    return joined.select(
-        *(days[c] for c in days.columns), after_hours_patients=joined.late.fill_null(0)
-    )
+    late = off.group_by(["user_id", "day"]).aggregate(after_hours_patients=off.patient_id.nunique())
+    for part in (u, late):  # small tables (unexplained openings only)
+        joined = days.left_join(part, [days.user_id == part.user_id, days.day == part.day])
+        days = joined.select(
+            *(days[c] for c in days.columns),
+            **{c: joined[c].fill_null(0) for c in part.columns if c not in ("user_id", "day")},
+        )
+    return days
 
 
 def run_monitor(
@@ -202,14 +209,14 @@ def _review(
     ctx = build_context(stores, con, window, config, _cache)
     lap("context")
     say("explaining accesses")
-    openings = _cache(explain(ctx, _cache))
-    stats = explanation_stats(openings)
+    explained = explain_parts(ctx, _cache)
+    left = explained.left
+    stats = explanation_stats(explained)
     lap("explain")
-    left = _cache(unexplained(openings))
     pairs = _cache(pairs_of(left))
     accesses = pairs.select("user_id", "patient_id", "accesses").to_pyarrow()
     ctx.narrow(pc.unique(accesses.column("patient_id").combine_chunks()))
-    days = user_days_of(ctx, openings).to_pyarrow()
+    days = user_days_of(ctx, left).to_pyarrow()
     with stores.engine.begin() as conn:
         if save:
             monitor_store.upsert_user_days(conn, days)
@@ -217,7 +224,7 @@ def _review(
             conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
         )
         suppressed = monitor_store.suppressed(conn)
-    inputs = Inputs(ctx, openings, left, pairs, _history(history, days))
+    inputs = Inputs(ctx, ctx.openings, left, pairs, _history(history, days))
     lap("baselines")
     parts: list[pa.Table] = []
     for det in DETECTORS:

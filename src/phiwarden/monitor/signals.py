@@ -31,7 +31,7 @@ class Inputs:
     """The run's context plus its openings: all, unexplained, and unexplained pairs."""
 
     ctx: Context
-    #: every opening (user, patient, hour): accesses, first, last, btg, rank
+    #: every opening (user, patient, hour): accesses, first, last, btg
     openings: ir.Table
     #: openings no template explains
     unexplained: ir.Table

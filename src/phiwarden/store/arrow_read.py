@@ -7,8 +7,9 @@ becomes a Python row object first. ADBC drivers hand back Arrow columns directly
 - SQLite: the ADBC SQLite driver bundles its own SQLite library, and two SQLite libraries
   in one process break each other's POSIX file locks (measured: the next WAL connection
   of the standard driver failed with "disk I/O error"). So the queries run in a child
-  process (``python -m phiwarden.store.arrow_read``), which is just another reader of the
-  database file as far as SQLite is concerned, and stream back as Arrow IPC. At 3M
+  process (``python -m phiwarden.store.sqlite_child``), which is just another reader of the
+  database file as far as SQLite is concerned, and stream back as Arrow IPC
+  (:mod:`phiwarden.store.sqlite_child`, which imports Arrow and the driver only). At 3M
   accesses that reads the monitor's tables in 0.9 s against 2.7 s through the standard
   driver (``benchmarks/bench_monitor.py``).
 - Anything else, or without the ADBC driver installed: the raw rows of SQLAlchemy's
@@ -160,7 +161,7 @@ def _sqlite_in_children(path: str, sql: Mapping[str, str]) -> dict[str, pa.Table
 def _sqlite_in_child(path: str, sql: Mapping[str, str]) -> dict[str, pa.Table]:
     """Run the queries with ADBC in a child process; tables come back as Arrow IPC."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "phiwarden.store.arrow_read", path],
+        [sys.executable, "-m", "phiwarden.store.sqlite_child", path],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -185,46 +186,3 @@ def _read_one(stream: IO[bytes]) -> pa.Table:
         raise EOFError
     (size,) = _LENGTH.unpack(head)
     return pa.ipc.open_stream(pa.py_buffer(stream.read(size))).read_all()
-
-
-#: rows the SQLite driver types a column from; a column NULL in all of them is typed
-#: INT64, and a later text value is then an error ("Type mismatch ... expected INT64")
-BATCH_ROWS = 65536
-
-
-def _fetch(conn: Any, text: str) -> pa.Table:
-    """One query's rows. A column that is NULL throughout the first batch (an optional
-    field most records leave empty, such as an X12 AAA code) is mistyped by the driver:
-    then the query is read again as one batch, typed from every row."""
-    for rows in (BATCH_ROWS, 1_000_000_000):
-        with conn.cursor() as cur:
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
-            cur.execute(text)
-            try:
-                return cur.fetch_arrow_table()
-            except OSError as exc:
-                if "Type mismatch" not in str(exc) or rows != BATCH_ROWS:
-                    raise
-    raise AssertionError("unreachable")
-
-
-def _child(path: str) -> None:
-    """Child side: read SQL texts (JSON list) from stdin, write length-prefixed IPC tables."""
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-    queries = json.loads(sys.stdin.buffer.read())
-    out = sys.stdout.buffer
-    with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn:
-        for text in queries:
-            table = _fetch(conn, text)
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-            data = sink.getvalue()
-            out.write(_LENGTH.pack(len(data)))
-            out.write(data)
-    out.flush()
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1])

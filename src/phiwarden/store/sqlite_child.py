@@ -1,0 +1,72 @@
+"""The child side of :func:`phiwarden.store.arrow_read.read_arrow_many` on SQLite.
+
+``python -m phiwarden.store.sqlite_child DATABASE`` reads SQL texts (a JSON list) on
+stdin and writes each result as a length-prefixed Arrow IPC stream on stdout. It imports
+Arrow and the ADBC driver only: a run starts two of these, and the rest of phiwarden
+(SQLAlchemy above all) and the driver's DB-API module (which imports pandas) would
+triple each one's start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc
+
+_LENGTH = struct.Struct("<Q")
+
+#: rows the SQLite driver types a column from; a column NULL in all of them is typed
+#: INT64, and a later text value is then an error ("Type mismatch ... expected INT64")
+BATCH_ROWS = 65536
+
+
+def _fetch(conn: Any, text: str) -> pa.Table:
+    """One query's rows. A column that is NULL throughout the first batch (an optional
+    field most records leave empty, such as an X12 AAA code) is mistyped by the driver:
+    then the query is read again as one batch, typed from every row."""
+    import adbc_driver_manager as adbc
+
+    for rows in (BATCH_ROWS, 1_000_000_000):
+        stmt = adbc.AdbcStatement(conn)
+        try:
+            stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+            stmt.set_sql_query(text)
+            stream, _ = stmt.execute_query()
+            try:
+                return pa.RecordBatchReader._import_from_c(stream.address).read_all()
+            except (OSError, pa.ArrowException) as exc:
+                if "Type mismatch" not in str(exc) or rows != BATCH_ROWS:
+                    raise
+        finally:
+            stmt.close()
+    raise AssertionError("unreachable")
+
+
+def main(path: str) -> None:
+    """Read SQL texts (JSON list) from stdin, write length-prefixed IPC tables to stdout.
+
+    The driver manager's own API, not its DB-API module: that one imports pandas.
+    """
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    queries = json.loads(sys.stdin.buffer.read())
+    out = sys.stdout.buffer
+    with adbc_driver_sqlite.connect(f"file:{path}?mode=ro") as db, adbc.AdbcConnection(db) as conn:
+        for text in queries:
+            table = _fetch(conn, text)
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            data = sink.getvalue()
+            out.write(_LENGTH.pack(len(data)))
+            out.write(data)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
