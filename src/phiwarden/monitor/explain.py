@@ -316,6 +316,8 @@ def explain_parts(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache
     late = left.join(extra, _same(left, extra)).select(
         left.user_id, left.patient_id, left.hour, left.accesses, extra.rank
     )
+    # one rank type on both sides (Spark gives the cached minimum of an int16 as int32)
+    found, late = (t.mutate(rank=t.rank.cast("int16")) for t in (found, late))
     return Explained(ibis.union(found, late), cache(_without(left, extra)))
 
 
