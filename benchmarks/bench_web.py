@@ -161,7 +161,7 @@ async def _open_loop(
     token: str, bodies: list[dict[str, object]], rate: float
 ) -> tuple[list[float], int, float]:
     """Send each body at its own time (an open loop: a slow answer does not delay the next
-    request); the latency of each, the errors, and the seconds it took.
+    request); the latency of each (in sending order), the errors, and the seconds it took.
 
     The requests are pre-encoded HTTP/1.1 written on keep-alive sockets from one event
     loop: a Python HTTP client would spend as much CPU as the server does on this two-core
@@ -179,10 +179,10 @@ async def _open_loop(
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(64):
         idle.put_nowait(await asyncio.open_connection("127.0.0.1", PORT))
-    latencies: list[float] = []
+    latencies: list[float] = [0.0] * len(bodies)
     errors = 0
 
-    async def send(request: bytes) -> None:
+    async def send(i: int, request: bytes) -> None:
         nonlocal errors
         t = time.perf_counter()
         reader, writer = await idle.get()
@@ -193,7 +193,7 @@ async def _open_loop(
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
         await reader.readexactly(length)
-        latencies.append((time.perf_counter() - t) * 1000)
+        latencies[i] = (time.perf_counter() - t) * 1000
         errors += not head.startswith(b"HTTP/1.1 200")
         idle.put_nowait((reader, writer))
 
@@ -203,7 +203,7 @@ async def _open_loop(
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(send(request)))
+        tasks.append(asyncio.create_task(send(i, request)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     while not idle.empty():
@@ -265,6 +265,15 @@ def screening(
         f"{len(latencies)} requests in "
         f"{elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s), {errors} errors; {_pct(latencies)}; "
         f"server CPU {1000 * cpu / max(len(latencies), 1):.1f} ms per request"
+    )
+    # where the tail is: a fresh server's first requests, or spread over the run
+    warm = int(rate)
+    slowest = sorted(range(len(latencies)), key=latencies.__getitem__)[-max(1, warm // 5) :]
+    print(
+        f"  first second: max {max(latencies[:warm]):.1f} ms; after it: "
+        f"{_pct(latencies[warm:])}; the {len(slowest)} slowest were sent at "
+        + ", ".join(f"{i / rate:.1f}" for i in sorted(slowest))
+        + " s"
     )
     server.wait(timeout=30)
     stores.engine.dispose()  # type: ignore[attr-defined]
