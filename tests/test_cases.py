@@ -599,23 +599,22 @@ def test_an_allegation_without_an_account_on_file_says_to_hold_billing_by_hand(
 
 
 def test_case_numbers_keep_rising_past_five_digits(hospital: Any) -> None:
-    stores, truth = hospital
-    first = theft.allege(
-        stores, victim_mrn=_theft(truth, "shared_ssn", 1)["mrn"], actor="a", now=T0
-    )
-    from phiwarden.store.case_tables import case_files
+    """A store with cases but no counter yet (one upgraded from before it) counts on from
+    the highest number on file, by value: as text "...-99999" sorts after "...-100000"."""
+    from phiwarden.store.case_tables import case_files, case_numbers
 
+    stores, truth = hospital
+    mrn = _theft(truth, "shared_ssn", 1)["mrn"]
+    first = theft.allege(stores, victim_mrn=mrn, actor="a", now=T0)
     with stores.engine.begin() as conn:
-        row = dict(
-            conn.execute(select(case_files).where(case_files.c.case_id == first.case_id))
-            .mappings()
-            .one()
-        )
-        prefix = first.case_id.rsplit("-", 1)[0]
+        query = select(case_files).where(case_files.c.case_id == first.case_id)
+        row = dict(conn.execute(query).mappings().one())
+        prefix, year, _ = first.case_id.split("-")
         for n in (99998, 99999, 100000):
-            conn.execute(case_files.insert().values({**row, "case_id": f"{prefix}-{n:05d}"}))
-        # as text "...-99999" sorts after "...-100000": the next number is still 100001
-        assert engine._next_id(conn, prefix.split("-")[0], T0) == f"{prefix}-100001"
+            conn.execute(case_files.insert().values({**row, "case_id": f"{prefix}-{year}-{n}"}))
+        conn.execute(case_numbers.delete().where(case_numbers.c.stem == f"{prefix}-{year}-"))
+        assert engine._next_id(conn, prefix, T0) == f"{prefix}-{year}-100001"
+        assert engine._next_id(conn, prefix, T0) == f"{prefix}-{year}-100002"
         conn.rollback()
 
 

@@ -20,10 +20,12 @@ from phiwarden.store.case_tables import (
     case_events,
     case_files,
     case_links,
+    case_numbers,
     case_subjects,
     case_tasks,
     case_timers,
 )
+from phiwarden.store.repositories import insert_rows
 from phiwarden.store.setup import Stores
 
 
@@ -65,22 +67,34 @@ def load_procedure(stores: Stores, name: str) -> tuple[Procedure, str]:
 
 
 def _next_id(conn: Connection, prefix: str, now: datetime) -> str:
+    """The next case number of ``prefix`` this year, taken in the opener's transaction.
+
+    The counter row stays locked until the opening commits (or rolls back, returning the
+    number): concurrent openers queue on it instead of reading the same highest number and
+    all but one failing on the key and redoing the whole opening (measured: about one
+    failed attempt per case with two openers on PostgreSQL).
+    """
     stem = f"{prefix}-{now.year}-"
-    if conn.dialect.name == "postgresql":
-        # One opener at a time takes a number (until it commits): concurrent openers would
-        # read the same highest number, and all but one fail on the key and redo the whole
-        # opening (measured: about one failed attempt per case with two openers). SQLite
-        # needs nothing: the opening's first write already holds the database's write lock.
-        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(stem))))
-    # the longest number, then the highest: as text "IT-2026-99999" sorts after "...-100000"
-    last = conn.execute(
-        select(case_files.c.case_id)
-        .where(case_files.c.case_id.like(f"{stem}%"))
-        .order_by(func.length(case_files.c.case_id).desc(), case_files.c.case_id.desc())
-        .limit(1)
-    ).scalar()
-    n = int(str(last).rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{stem}{n:05d}"
+    bump = (
+        update(case_numbers)
+        .where(case_numbers.c.stem == stem)
+        .values(last=case_numbers.c.last + 1)
+        .returning(case_numbers.c.last)
+    )
+    taken = conn.execute(bump).scalar()
+    if taken is None:
+        # the first opening of this stem since the counter was kept: count on from the
+        # cases on file (as text "IT-2026-99999" sorts after "...-100000": longest first)
+        last = conn.execute(
+            select(case_files.c.case_id)
+            .where(case_files.c.case_id.like(f"{stem}%"))
+            .order_by(func.length(case_files.c.case_id).desc(), case_files.c.case_id.desc())
+            .limit(1)
+        ).scalar()
+        start = int(str(last).rsplit("-", 1)[1]) if last else 0
+        insert_rows(conn, case_numbers, [{"stem": stem, "last": start}])
+        taken = conn.execute(bump).scalar_one()
+    return f"{stem}{int(taken):05d}"
 
 
 def open_case(

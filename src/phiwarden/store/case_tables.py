@@ -61,6 +61,15 @@ case_files = Table(
     "guards against lost updates.",
 )
 
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("stem", String(32), primary_key=True),
+    Column("last", Integer, nullable=False),
+    comment="The last case number taken per prefix and year (IT-2026-): an opener takes "
+    "the next under this row's lock, so concurrent openers queue instead of colliding.",
+)
+
 case_subjects = Table(
     "case_subjects",
     metadata,
