@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from phiwarden.cases.effects import EFFECTS, Ctx, Refused
+from phiwarden.cases.effects import EFFECTS, Ctx, Refused, pending_timers
 from phiwarden.cases.engine import CaseNotFound, Forbidden, change
 from phiwarden.cases.procedure import Procedure
 from phiwarden.store.case_tables import case_tasks, case_timers
@@ -173,12 +173,7 @@ def extend_timer(
     def work(ctx: Ctx) -> None:
         pending = (
             ctx.conn.execute(
-                select(case_timers).where(
-                    case_timers.c.case_id == case_id,
-                    case_timers.c.key == key,
-                    case_timers.c.fired_at.is_(None),
-                    case_timers.c.cancelled_at.is_(None),
-                )
+                select(case_timers).where(*pending_timers(case_id), case_timers.c.key == key)
             )
             .mappings()
             .first()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from phiwarden.cases.people import Person, load_people
 from phiwarden.cases.procedure import Procedure, StateSpec
@@ -167,13 +167,22 @@ def enter_state(ctx: Ctx, state: StateSpec) -> None:
         ctx.event("timer", f"Timer set: {timer.title} ({days} days)", cites=timer.cites)
 
 
+def pending_timers(case_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a case's pending timers (neither fired nor cancelled).
+
+    Written so that only the case's index can serve them: as two ``IS NULL`` tests,
+    PostgreSQL with statistics from an emptier table walked the due-date index over every
+    pending timer of every case instead (33 ms an opening at 84,000 cases).
+    """
+    return (
+        case_timers.c.case_id == case_id,
+        func.coalesce(case_timers.c.fired_at, case_timers.c.cancelled_at).is_(None),
+    )
+
+
 def cancel_timers(ctx: Ctx, why: str) -> None:
     """Cancel the case's pending timers (a state's timers end when the case leaves it)."""
-    pending = (
-        case_timers.c.case_id == ctx.case_id,
-        case_timers.c.fired_at.is_(None),
-        case_timers.c.cancelled_at.is_(None),
-    )
+    pending = pending_timers(ctx.case_id)
     keys = [k for (k,) in ctx.conn.execute(select(case_timers.c.key).where(*pending))]
     if keys:
         ctx.conn.execute(update(case_timers).where(*pending).values(cancelled_at=ctx.now, note=why))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
-from phiwarden.cases.effects import EFFECTS, Ctx, Refused, enter_state
+from phiwarden.cases.effects import EFFECTS, Ctx, Refused, enter_state, pending_timers
 from phiwarden.cases.procedure import Procedure, ProcedureError, load, register, stored
 from phiwarden.store.case_tables import (
     case_events,
@@ -262,11 +262,7 @@ def _due(case_id: str) -> Any:
     tasks = select(case_tasks.c.due_at.label("due")).where(
         case_tasks.c.case_id == case_id, case_tasks.c.status == "open"
     )
-    timers = select(case_timers.c.due_at.label("due")).where(
-        case_timers.c.case_id == case_id,
-        case_timers.c.fired_at.is_(None),
-        case_timers.c.cancelled_at.is_(None),
-    )
+    timers = select(case_timers.c.due_at.label("due")).where(*pending_timers(case_id))
     both = union_all(tasks, timers).subquery()
     return select(func.min(both.c.due)).scalar_subquery()
 
