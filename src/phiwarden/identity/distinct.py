@@ -19,6 +19,8 @@ def per_distinct(
     """``fn`` applied to each distinct non-null string of ``values``; nulls stay null."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if len(values) <= 1:  # one record (a screening): the distinct values are the values
+        return pa.array([None if v is None else fn(v) for v in values.to_pylist()], type=type_)
     distinct = pc.unique(values)
     mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()], type=type_)
     return pc.take(mapped, pc.index_in(values, value_set=distinct))
