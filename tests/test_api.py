@@ -10,7 +10,7 @@ from typing import Any, get_args
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import analyse, database_url
 from phiwarden.config import load_settings
@@ -460,3 +460,29 @@ def test_screen_endpoint_answers_with_flags(world: Any) -> None:
     assert answer["decision"] == "stop" and "FTC-10" in {f["code"] for f in answer["flags"]}
     bad = client.post("/api/screen", headers=_h(tokens["registrar"]), json={"dob": "1990-02-30"})
     assert bad.status_code == 422
+
+
+def test_each_worker_warms_up_before_serving_and_writes_nothing(
+    world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up screening runs through (a failure would only be logged, so the log is
+    checked), leaves the pool's connections open, and writes no audit entry or flag."""
+    from phiwarden.store.redflag_tables import red_flags
+    from phiwarden.web.app import warm_up
+
+    _client, _tokens, stores = world
+    with stores.engine.connect() as conn:
+        before = [
+            conn.execute(select(func.count()).select_from(t)).scalar()
+            for t in (audit_log, red_flags)
+        ]
+    with caplog.at_level("WARNING", logger="phiwarden.web"):
+        warm_up(stores, 8)
+    assert not [r for r in caplog.records if "warm-up" in r.getMessage()]
+    assert stores.engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+    with stores.engine.connect() as conn:
+        after = [
+            conn.execute(select(func.count()).select_from(t)).scalar()
+            for t in (audit_log, red_flags)
+        ]
+    assert after == before
