@@ -178,7 +178,6 @@ def scale(folder: Path, url: str, n: int, jobs: int = 1) -> None:
     stores, _ = initialise(load_settings(folder / "s", url))
     _charts(stores, n)
     started = time.perf_counter()
-    people = PEOPLE
     with ProcessPoolExecutor(jobs) as pool:
         for done in [pool.submit(_open, folder, url, n, k, jobs) for k in range(jobs)]:
             done.result()
@@ -195,7 +194,7 @@ def scale(folder: Path, url: str, n: int, jobs: int = 1) -> None:
         for label, params in (
             ("unfiltered", lambda: {"offset": rng.randrange(0, n - 50)}),
             ("state=alleged", lambda: {"state": "alleged", "offset": rng.randrange(0, n // 2)}),
-            ("assignee", lambda: {"assignee": rng.choice(people)}),
+            ("assignee", lambda: {"assignee": rng.choice(PEOPLE)}),
             (
                 "due before",
                 lambda: {

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, union_all, update
-from sqlalchemy.exc import IntegrityError
 
 from phiwarden.cases.effects import EFFECTS, Ctx, Refused, enter_state, pending_timers
 from phiwarden.cases.procedure import Procedure, ProcedureError, load, register, stored
@@ -119,52 +118,47 @@ def open_case(
     at = _now(now)
     procedure, source = load_procedure(stores, procedure_name)
     subjects, links = list(dict.fromkeys(subjects)), list(dict.fromkeys(links))
-    for attempt in range(5):
-        try:
-            with stores.engine.begin() as conn:
-                procedure_id = register(conn, procedure, source, at)
-                case_id = _next_id(conn, procedure.case_prefix, at)
-                row = {
-                    "case_id": case_id,
-                    "case_type": procedure.name,
-                    "procedure_id": procedure_id,
-                    "state": procedure.initial,
-                    "title": title[:255],
-                    "assignee": assignee,
-                    "opened_at": at,
-                    "opened_by": actor,
-                    "details": dict(details or {}),
-                    "revision": 1,
-                }
-                conn.execute(insert(case_files).values(**row))
-                for kind, ref, role in subjects:
-                    conn.execute(
-                        insert(case_subjects).values(case_id=case_id, kind=kind, ref=ref, role=role)
-                    )
-                for kind, ref in links:
-                    conn.execute(insert(case_links).values(case_id=case_id, kind=kind, ref=ref))
-                ctx = Ctx(conn, stores, row, procedure, actor, at, 1)
-                ctx.event(
-                    "opened",
-                    f"Opened under {procedure.title} (version {procedure.version})",
-                    detail={"procedure": procedure_id, "links": len(links)},
-                )
-                state = procedure.state(procedure.initial)
-                ctx.event("state", f"State: {state.title}", cites=state.cites)
-                enter_state(ctx, state)
-                if on_open is not None:
-                    on_open(ctx)
-                    conn.execute(
-                        update(case_files)
-                        .where(case_files.c.case_id == case_id)
-                        .values(details=ctx.case["details"], assignee=ctx.case["assignee"])
-                    )
-                _refresh_due(conn, case_id)
-                return case_id
-        except IntegrityError:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    # the case number is taken under its counter's lock: openers queue, none collides
+    with stores.engine.begin() as conn:
+        procedure_id = register(conn, procedure, source, at)
+        case_id = _next_id(conn, procedure.case_prefix, at)
+        row = {
+            "case_id": case_id,
+            "case_type": procedure.name,
+            "procedure_id": procedure_id,
+            "state": procedure.initial,
+            "title": title[:255],
+            "assignee": assignee,
+            "opened_at": at,
+            "opened_by": actor,
+            "details": dict(details or {}),
+            "revision": 1,
+        }
+        conn.execute(insert(case_files).values(**row))
+        for kind, ref, role in subjects:
+            conn.execute(
+                insert(case_subjects).values(case_id=case_id, kind=kind, ref=ref, role=role)
+            )
+        for kind, ref in links:
+            conn.execute(insert(case_links).values(case_id=case_id, kind=kind, ref=ref))
+        ctx = Ctx(conn, stores, row, procedure, actor, at, 1)
+        ctx.event(
+            "opened",
+            f"Opened under {procedure.title} (version {procedure.version})",
+            detail={"procedure": procedure_id, "links": len(links)},
+        )
+        state = procedure.state(procedure.initial)
+        ctx.event("state", f"State: {state.title}", cites=state.cites)
+        enter_state(ctx, state)
+        if on_open is not None:
+            on_open(ctx)
+            conn.execute(
+                update(case_files)
+                .where(case_files.c.case_id == case_id)
+                .values(details=ctx.case["details"], assignee=ctx.case["assignee"])
+            )
+        _refresh_due(conn, case_id)
+        return case_id
 
 
 def _lock(conn: Connection, case_id: str) -> dict[str, Any]:

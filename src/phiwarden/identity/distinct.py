@@ -19,8 +19,9 @@ def per_distinct(
     """``fn`` applied to each distinct non-null string of ``values``; nulls stay null."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if len(values) <= 1:  # one record (a screening): the distinct values are the values
-        return pa.array([None if v is None else fn(v) for v in values.to_pylist()], type=type_)
-    distinct = pc.unique(values)
+    # one record (a screening): its values are the distinct ones, and spreading them back
+    # would cost more than the function itself
+    one = len(values) <= 1
+    distinct = values if one else pc.unique(values)
     mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()], type=type_)
-    return pc.take(mapped, pc.index_in(values, value_set=distinct))
+    return mapped if one else pc.take(mapped, pc.index_in(values, value_set=distinct))

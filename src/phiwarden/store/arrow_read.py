@@ -7,9 +7,9 @@ becomes a Python row object first. ADBC drivers hand back Arrow columns directly
 - SQLite: the ADBC SQLite driver bundles its own SQLite library, and two SQLite libraries
   in one process break each other's POSIX file locks (measured: the next WAL connection
   of the standard driver failed with "disk I/O error"). So the queries run in a child
-  process (``python -m phiwarden.store.sqlite_child``), which is just another reader of the
-  database file as far as SQLite is concerned, and stream back as Arrow IPC
-  (:mod:`phiwarden.store.sqlite_child`, which imports Arrow and the driver only). At 3M
+  process (:mod:`phiwarden.store.sqlite_child`, importing Arrow and the driver only),
+  which is just another reader of the database file as far as SQLite is concerned, and
+  stream back as Arrow IPC. At 3M
   accesses that reads the monitor's tables in 0.9 s against 2.7 s through the standard
   driver (``benchmarks/bench_monitor.py``).
 - Anything else, or without the ADBC driver installed: the raw rows of SQLAlchemy's

@@ -14,6 +14,8 @@ import struct
 import sys
 from typing import Any
 
+import adbc_driver_manager as adbc
+import adbc_driver_sqlite
 import pyarrow as pa
 import pyarrow.ipc
 
@@ -28,8 +30,6 @@ def _fetch(conn: Any, text: str) -> pa.Table:
     """One query's rows. A column that is NULL throughout the first batch (an optional
     field most records leave empty, such as an X12 AAA code) is mistyped by the driver:
     then the query is read again as one batch, typed from every row."""
-    import adbc_driver_manager as adbc
-
     for rows in (BATCH_ROWS, 1_000_000_000):
         stmt = adbc.AdbcStatement(conn)
         try:
@@ -51,9 +51,6 @@ def main(path: str) -> None:
 
     The driver manager's own API, not its DB-API module: that one imports pandas.
     """
-    import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
-
     queries = json.loads(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     with adbc_driver_sqlite.connect(f"file:{path}?mode=ro") as db, adbc.AdbcConnection(db) as conn:
