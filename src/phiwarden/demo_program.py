@@ -52,9 +52,12 @@ def _investigate(stores: Stores, console: Console, truth: dict[str, Any], now: d
         console.print("investigation: no alert on a ground-truth snooper to investigate")
         return
     user, alert_ids, scenario = found
-    case_id, _ = pi.open_investigation(
+    case_id, opened = pi.open_investigation(
         stores, actor=ACTOR, alert_ids=alert_ids, assignee=ACTOR, now=now
     )
+    if not opened:  # a demo run before this one in the same folder worked it already
+        console.print(f"investigation {case_id}: {user}, worked by an earlier demo run")
+        return
     actions.record_fact(
         stores,
         case_id,
