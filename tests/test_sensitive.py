@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import stat
 from pathlib import Path
 
@@ -54,3 +55,17 @@ def test_wrong_key_and_missing_key_say_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "bad.key").write_text("{not json")
     with pytest.raises(KeyFileError, match="damaged"):
         load_protector(tmp_path / "bad.key")
+
+
+def test_a_protector_pickles_for_worker_processes_and_never_shows_its_keys(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "k.key"
+    create_key_file(key)
+    p = load_protector(key)
+    copy = pickle.loads(pickle.dumps(p))
+    enc, digest, _ = p.protect("123-45-6789")
+    assert enc is not None and copy.decrypt(enc) == "123-45-6789"
+    assert copy.keyed_hash("123456789") == digest
+    shown = repr(p)
+    assert repr(p.hmac_key) not in shown and repr(p.fernet_key) not in shown

@@ -14,8 +14,9 @@ import hmac
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -28,10 +29,22 @@ class KeyFileError(RuntimeError):
 
 @dataclass(frozen=True)
 class Protector:
-    """Encrypts, decrypts, hashes and masks sensitive identifiers with one key file."""
+    """Encrypts, decrypts, hashes and masks sensitive identifiers with one key file.
 
-    fernet: Fernet
-    hmac_key: bytes
+    It is built from the two keys' bytes and pickles as those bytes (a scan's worker
+    processes get one): newer ``cryptography`` releases implement ``Fernet`` natively and
+    it no longer pickles. The keys never appear in a repr, so not in a traceback or a log.
+    """
+
+    fernet_key: bytes = field(repr=False)
+    hmac_key: bytes = field(repr=False)
+    fernet: Fernet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fernet", Fernet(self.fernet_key))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Protector, (self.fernet_key, self.hmac_key))
 
     @staticmethod
     def normalise(value: str) -> str:
@@ -95,7 +108,7 @@ def load_protector(path: Path) -> Protector:
     try:
         body = json.loads(path.read_text())
         return Protector(
-            fernet=Fernet(body["fernet_key"].encode()),
+            fernet_key=body["fernet_key"].encode(),
             hmac_key=base64.urlsafe_b64decode(body["hmac_key"]),
         )
     except FileNotFoundError as exc:
