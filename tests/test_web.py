@@ -28,6 +28,7 @@ from phiwarden.store.web_tables import audit_log
 from phiwarden.web.app import create_app
 from phiwarden.web.audit import verify
 from phiwarden.web.roles import Permission, Role, allowed
+from phiwarden.web.session_middleware import SAFE_HEADERS
 from phiwarden.web.users import add_user
 from phiwarden.web.views.case_pages import router as case_pages_router
 from phiwarden.web.views.pages import router as pages_router
@@ -365,9 +366,29 @@ def test_every_role_against_every_page(site: Stores, role: str) -> None:
 def test_api_with_a_session_needs_the_csrf_header(site: Stores) -> None:
     client = signed_in(site, "privacy_officer")
     body: dict[str, Any] = {"kind": "phone", "value": "(907) 555-7788", "reason": "test"}
-    assert client.post("/api/watch", json=body).status_code == 403
+    refused = client.post("/api/watch", json=body)
+    assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+    assert refused.headers["X-Frame-Options"] == "DENY"
+    for wrong in ("x", "é" * 10):  # a non-ASCII token is refused, not a 500
+        got = client.post("/api/watch", json=body, headers={"X-CSRF-Token": wrong.encode()})
+        assert got.status_code == 403
     token = csrf_of(client.get("/").text)
-    assert client.post("/api/watch", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+    made = client.post("/api/watch", json=body, headers={"X-CSRF-Token": token})
+    assert made.status_code == 201
+    for name, value in SAFE_HEADERS:
+        assert made.headers[name] == value
+
+
+def test_a_worker_builds_its_routes_before_the_first_request(site: Stores) -> None:
+    # FastAPI builds a route's dependency graph the first time a request is matched
+    # against it; the lifespan sends one request through the app so no caller waits
+    import asyncio
+
+    from phiwarden.web.app import create_app, warm_routes
+
+    app = create_app(site, tick_seconds=None)
+    assert asyncio.run(warm_routes(app)) == 404  # through the middleware and every route
+    assert app.middleware_stack is not None
 
 
 def test_sign_out_ends_the_session(site: Stores) -> None:

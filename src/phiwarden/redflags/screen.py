@@ -137,10 +137,12 @@ def screen(stores: Stores, reg: Registration) -> dict[str, Any]:
     Every lookup shares one connection: on PostgreSQL each checkout is a round trip.
     """
     with stores.engine.connect() as conn:
-        return _screen(conn, stores, reg)
+        return screen_on(conn, stores, reg)
 
 
-def _screen(conn: Connection, stores: Stores, reg: Registration) -> dict[str, Any]:
+def screen_on(conn: Connection, stores: Stores, reg: Registration) -> dict[str, Any]:
+    """``screen`` on a connection the caller holds (the server's warm-up runs it on each
+    pooled connection, so no request meets a database session's first queries)."""
     first, last = reg.names()
     person = pa.table(
         {

@@ -17,6 +17,12 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: connections a process keeps open: the web server's request threads (8) and its tick,
+#: with room to spare. SQLAlchemy's default keeps 5 and closes each overflow connection
+#: on return, so a burst on 8 threads opened and closed PostgreSQL backends per request.
+POOL_SIZE = 10
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets WAL, foreign keys on and a busy timeout."""
     url = normalise_url(url)
@@ -24,7 +30,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=POOL_SIZE)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -36,7 +42,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_size=POOL_SIZE, pool_pre_ping=True)
 
 
 def describe(url: str) -> str:

@@ -74,6 +74,14 @@ def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(entry)).encode()).hexdigest()
 
 
+def head(conn: Connection) -> tuple[int, str] | None:
+    """The last entry's sequence number and hash (None for an empty log)."""
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    return (int(last.seq), str(last.hash)) if last else None
+
+
 def append(
     conn: Connection,
     *,
@@ -94,11 +102,9 @@ def append(
         # A write that matches nothing still takes SQLite's write lock (waiting out the
         # busy timeout), and the read below then sees the latest committed head.
         conn.execute(update(audit_log).where(audit_log.c.seq < 0).values(seq=audit_log.c.seq))
-    last = conn.execute(
-        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-    ).first()
-    seq = int(last.seq) + 1 if last else 1
-    prev = str(last.hash) if last else GENESIS
+    last = head(conn)
+    seq = last[0] + 1 if last else 1
+    prev = last[1] if last else GENESIS
     entry = {
         "seq": seq,
         "at": datetime.now().replace(microsecond=0),

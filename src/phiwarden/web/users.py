@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from phiwarden.store.web_tables import api_tokens, users
 from phiwarden.web.roles import Role
@@ -162,24 +162,34 @@ def revoke_token(engine: Engine, token_id: str) -> None:
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
+def _live_token(conn: Connection, token_hash: str) -> Row[Any, Any, Any, Any, Any] | None:
+    row = conn.execute(
+        select(
+            users.c.user_id,
+            users.c.name,
+            users.c.role,
+            api_tokens.c.token_id,
+            api_tokens.c.last_used_at,
+        )
+        .select_from(api_tokens.join(users, users.c.user_id == api_tokens.c.user_id))
+        .where(
+            api_tokens.c.token_hash == token_hash,
+            api_tokens.c.revoked_at.is_(None),
+            users.c.disabled.is_(False),
+        )
+    ).first()
+    return row
+
+
+def warm_sign_in(conn: Connection) -> None:
+    """Run the bearer-token lookup once for a token nobody has (the server's warm-up)."""
+    _live_token(conn, sha256(secrets.token_urlsafe(16)))
+
+
 def token_user(engine: Engine, token: str) -> User:
     """The user a live bearer token belongs to; AuthError for an unknown or revoked one."""
     with engine.begin() as conn:
-        row = conn.execute(
-            select(
-                users.c.user_id,
-                users.c.name,
-                users.c.role,
-                api_tokens.c.token_id,
-                api_tokens.c.last_used_at,
-            )
-            .select_from(api_tokens.join(users, users.c.user_id == api_tokens.c.user_id))
-            .where(
-                api_tokens.c.token_hash == sha256(token),
-                api_tokens.c.revoked_at.is_(None),
-                users.c.disabled.is_(False),
-            )
-        ).first()
+        row = _live_token(conn, sha256(token))
         if row is None:
             raise AuthError("unknown or revoked token")
         now = _now()
