@@ -5,23 +5,32 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast bench lint fmt clean venv venv-all chromium
+.PHONY: demo test test-fast bench lint fmt clean venv venv-all chromium lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 
 # Stamps make re-runs instant; they are rebuilt when pyproject.toml changes.
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+$(VENV)/.installed-base: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -c constraints.txt -e .
 	@touch $@
 
-$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[dev,spark,e2e,msg]'
+$(VENV)/.installed-all: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -c constraints.txt -e '.[dev,spark,e2e,msg]'
 	@touch $@ $(VENV)/.installed-base
 
 venv: $(VENV)/.installed-base
 venv-all: $(VENV)/.installed-all
+
+## lock: resolve the newest versions pyproject.toml allows into constraints.txt (then run
+## `make test` before committing it)
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
+	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,spark,e2e,msg]'
+	{ sed -n '/^#/p' constraints.txt; $(VENV)-lock/bin/python -m pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(VENV)-lock
 
 ## demo: synthesise a hospital, ingest it, run every analysis, print a summary, serve the UI
 demo: venv
