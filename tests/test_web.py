@@ -422,4 +422,17 @@ def test_serve_workers_build_the_app_from_the_environment_with_a_thread_cap(
         assert client.get("/health").json()["status"] == "ok"
         client.get("/_threads")
     assert seen == [3]
+    assert app.state.stores.engine.pool.size() == 10  # never fewer than the default
     app.state.stores.engine.dispose()
+    # a connection per request thread, so a busy worker does not open one per request
+    monkeypatch.setenv("PHIWARDEN_THREADS", "16")
+    busy = app_from_environment()
+    assert busy.state.stores.engine.pool.size() == 18
+    busy.state.stores.engine.dispose()
+    # `serve --threads 16` with one worker grows the pool of the stores it opened
+    from phiwarden.web.app import with_pool_for
+
+    assert with_pool_for(site, 8) is site
+    grown = with_pool_for(site, 16)
+    assert grown.engine.pool.size() == 18 and grown.settings == site.settings
+    grown.engine.dispose()

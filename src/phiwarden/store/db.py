@@ -23,14 +23,15 @@ def normalise_url(url: str) -> str:
 POOL_SIZE = 10
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL, foreign keys on and a busy timeout."""
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> Engine:
+    """An engine for the store keeping ``pool_size`` connections; SQLite gets WAL, foreign
+    keys on and a busy timeout."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=POOL_SIZE)
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=pool_size)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,7 +43,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=POOL_SIZE, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
 
 
 def describe(url: str) -> str:

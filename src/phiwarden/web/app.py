@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
+from dataclasses import replace
 from datetime import date
 
 import anyio.to_thread
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from phiwarden import __version__
 from phiwarden.redflags.screen import Registration, screen_on
 from phiwarden.store import repositories as repo
+from phiwarden.store.db import POOL_SIZE, make_engine
 from phiwarden.store.setup import Stores
 from phiwarden.web import audit
 from phiwarden.web.api import router as api_router
@@ -52,6 +54,22 @@ TICK_SECONDS = 60.0
 #: each look computes every decided incident's obligations
 REMIND_SECONDS = 3600.0
 _reminded_at: dict[int, float] = {}
+
+
+def pool_size_for(threads: int) -> int:
+    """Database connections a worker keeps: one per request thread, the tick's and one
+    spare, and never fewer than the default (a pool smaller than its threads opens and
+    closes a connection per request under load)."""
+    return max(POOL_SIZE, threads + 2)
+
+
+def with_pool_for(stores: Stores, threads: int) -> Stores:
+    """``stores`` with a pool sized for ``threads`` (a new engine only when it must grow)."""
+    size = pool_size_for(threads)
+    if getattr(stores.engine.pool, "size", lambda: size)() >= size:
+        return stores
+    stores.engine.dispose()
+    return replace(stores, engine=make_engine(stores.settings.database_url, size))
 
 
 def tick_all(stores: Stores) -> None:
@@ -221,4 +239,4 @@ def app_from_environment() -> FastAPI:
     from phiwarden.store.setup import open_stores
 
     threads = int(os.environ.get("PHIWARDEN_THREADS") or THREADS)
-    return create_app(open_stores(load_settings()), threads)
+    return create_app(open_stores(load_settings(), pool_size_for(threads)), threads)

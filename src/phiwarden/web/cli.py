@@ -171,12 +171,13 @@ def serve_stores(stores: Stores, host: str, port: int, workers: int = 1, threads
 
     import uvicorn
 
-    from phiwarden.web.app import create_app
+    from phiwarden.web.app import create_app, with_pool_for
 
     out.print(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)")
     # No access log: request paths carry MRNs, and PHI stays out of logs.
     quiet: dict[str, Any] = {"log_level": "warning", "access_log": False}
     if workers == 1:
+        stores = with_pool_for(stores, threads)
         uvicorn.run(create_app(stores, threads), host=host, port=port, **quiet)
         return
     # Each worker process opens the same stores, named through the environment.
