@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from phiwarden.config import Settings
-from phiwarden.store.db import POOL_SIZE, describe, make_engine
+from phiwarden.store.db import describe, make_engine
 from phiwarden.store.migrate import is_initialised, upgrade
 from phiwarden.store.sensitive import Protector, create_key_file, load_protector
 
@@ -38,10 +38,9 @@ def initialise(settings: Settings) -> tuple[Stores, bool]:
     return Stores(settings, engine, load_protector(settings.key_file)), created
 
 
-def open_stores(settings: Settings, pool_size: int = POOL_SIZE) -> Stores:
-    """Open initialised stores (keeping ``pool_size`` database connections), or say to run
-    ``phiwarden init``."""
-    engine = make_engine(settings.database_url, pool_size)
+def open_stores(settings: Settings) -> Stores:
+    """Open initialised stores, or say to run ``phiwarden init``."""
+    engine = make_engine(settings.database_url)
     if not is_initialised(engine):
         raise NotInitialisedError(
             f"the database {describe(settings.database_url)} is not set up: run 'phiwarden init'"

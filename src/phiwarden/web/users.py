@@ -163,7 +163,7 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def _live_token(conn: Connection, token_hash: str) -> Row[Any, Any, Any, Any, Any] | None:
-    row = conn.execute(
+    return conn.execute(
         select(
             users.c.user_id,
             users.c.name,
@@ -178,7 +178,6 @@ def _live_token(conn: Connection, token_hash: str) -> Row[Any, Any, Any, Any, An
             users.c.disabled.is_(False),
         )
     ).first()
-    return row
 
 
 def warm_sign_in(conn: Connection) -> None:
