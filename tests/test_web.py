@@ -436,3 +436,16 @@ def test_serve_workers_build_the_app_from_the_environment_with_a_thread_cap(
     grown = with_pool_for(site, 16)
     assert grown.engine.pool.size() == 18 and grown.settings == site.settings
     grown.engine.dispose()
+
+
+def test_the_screening_page_says_proceed_once(site: Stores) -> None:
+    client = signed_in(site, "registrar")
+    form = client.get("/screen")
+    page = client.post(
+        "/screen",
+        data={"first_name": "Nobody", "last_name": "Known", "csrf": csrf_of(form.text)},
+    )
+    assert page.status_code == 200
+    heading = re.search(r'<h2 id="decision"[^>]*>([^<]+)</h2>', page.text)
+    assert heading is not None and "proceed" in heading.group(1).lower()
+    assert not heading.group(1).startswith("Proceed: ")
