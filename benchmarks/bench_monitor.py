@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_monitor.py [EVENTS] [--keep DIR] [--engine duckdb]
 
 Generates a hospital sized for about EVENTS accesses (default 10,000,000; canonical
-format), loads it into a fresh SQLite store and lake, then times one full
+format), loads it into a fresh SQLite store and lake (ingest also builds the lake's daily
+openings, see phiwarden.lake.openings), then times one full
 ``run_monitor`` (all days, every detector, alerts stored) in this process with its peak
 RSS. Quality from the generator's ``ground_truth.json``: explained fraction, recall of
 injected snooping users (per scenario), precision of alerts, false alerts (users who did
@@ -33,6 +34,7 @@ from measure import PeakRss
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.engine import open_backend
+from phiwarden.lake.openings import refresh_openings
 from phiwarden.lake.reader import access_events
 from phiwarden.monitor import run_monitor
 from phiwarden.store.setup import Stores, initialise
@@ -63,16 +65,21 @@ def replicated(stores: Stores, root: Path, copies: int) -> Stores:
             target = out.lake_dir / "access_events" / day_dir.name
             target.mkdir(parents=True, exist_ok=True)
             for k in range(copies):
+                # copy k shifted 7k seconds, back instead where that would leave its day
                 shift = pa.scalar(7_000_000 * k, pa.duration("us"))
-                copy = table.set_column(
-                    table.schema.get_field_index("ts"), "ts", pc.add(table["ts"], shift)
-                ).set_column(
+                later = pc.add(table["ts"], shift)
+                same_day = pc.equal(pc.cast(later, pa.date32()), pc.cast(table["ts"], pa.date32()))
+                ts = pc.if_else(same_day, later, pc.subtract(table["ts"], shift))
+                copy = table.set_column(table.schema.get_field_index("ts"), "ts", ts).set_column(
                     0,
                     "event_id",
                     pc.binary_join_element_wise(table["event_id"], pa.scalar(f"r{k}"), "-"),
                 )
                 pq.write_table(copy, target / f"part-r{k}.parquet")
         print(f"replicated lake x{copies}: {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        refresh_openings(out.lake_dir)  # as ingest does for the days it writes
+        print(f"its daily openings: {time.perf_counter() - started:.1f} s")
     return Stores(out, stores.engine, stores.protector)
 
 

@@ -1,11 +1,12 @@
 """What runs on each tick, above every area: the audit trail's anchor when it is due, the
-breach obligations' reminders, the case timers that have come due and the outbox.
-``phiwarden serve`` runs it every minute (reminders at most hourly); ``phiwarden cases
-tick`` runs it from cron (everything, every time)."""
+lake's openings of the last week's whole days, the breach obligations' reminders, the case
+timers that have come due and the outbox. ``phiwarden serve`` runs it every minute
+(reminders at most hourly); ``phiwarden cases tick`` runs it from cron (everything, every
+time)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -26,9 +27,11 @@ def tick_all(
     from phiwarden.web import audit_anchor
 
     audit_anchor.if_stale(stores.engine, stores.settings)
+    rolled = _roll_up_last_week(stores, now)
     queued = remind(stores, now) if reminders else 0
     result = tick(stores, now)
     return {
+        "openings_built": rolled,
         "reminders": queued,
         "fired": result.fired,
         "skipped": result.skipped,
@@ -36,6 +39,16 @@ def tick_all(
         "failed": result.delivery.failed,
         "waiting": result.delivery.waiting,
     }
+
+
+def _roll_up_last_week(stores: Stores, now: datetime | None) -> int:
+    """The lake's openings of the last seven whole days that lack fresh ones: a receiver
+    appends every few seconds and leaves them to the tick (see lake.openings)."""
+    from phiwarden.lake.openings import refresh_openings
+
+    today = (now or datetime.now()).date()
+    days = [today - timedelta(days=k) for k in range(1, 8)]
+    return len(refresh_openings(stores.settings.lake_dir, days))
 
 
 def cases_tick(

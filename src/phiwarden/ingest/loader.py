@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ class Loader:
         self.codes = codes or CodeMap()
         self._known: dict[str, set[str]] = {}
         self._known_arrays: dict[str, pa.Array] = {}
+        #: the lake days this loader wrote events to (their openings are refreshed after)
+        self.event_days: set[date] = set()
 
     def known_array(self, conn: Connection, table_name: str) -> pa.Array:
         """The known keys of a table as an Arrow array, rebuilt only after inserts."""
@@ -229,5 +232,6 @@ class Loader:
 
     def _store_events(self, good: pa.Table, batch_key: str) -> None:
         result = append_events(self.lake_dir, good, batch_key)
+        self.event_days.update(result.days_written)
         self.report.loaded[ACCESS_EVENTS.name] += result.rows_written
         self.report.duplicates_skipped += result.rows_skipped

@@ -12,6 +12,7 @@ from phiwarden.ingest import formats
 from phiwarden.ingest.formats import Progress, UnsupportedFormatError
 from phiwarden.ingest.loader import Loader
 from phiwarden.ingest.report import IngestReport
+from phiwarden.lake.openings import refresh_openings
 from phiwarden.store import repositories as repo
 from phiwarden.store.sensitive import Protector
 
@@ -65,6 +66,8 @@ def run_ingest(
             load_with_mapping(loader, path, mapping, progress)
         else:
             formats.module(kind).load(loader, path, progress)
+        if loader.event_days:  # the days' openings, so a monitor run need not group them
+            refresh_openings(lake_dir, loader.event_days)
         with engine.begin() as conn:
             repo.finish_ingest_run(
                 conn,

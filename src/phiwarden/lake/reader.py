@@ -23,6 +23,7 @@ from ibis import util
 from ibis.backends import BaseBackend
 
 from phiwarden.domain.canonical import ACCESS_EVENTS
+from phiwarden.lake import openings as rollup
 from phiwarden.lake.layout import list_files, parse_partition
 
 #: Spark SQL types of the Arrow types used by the canonical schemas.
@@ -62,10 +63,15 @@ def access_events(
     if since is not None and until is not None and since > until:
         raise ValueError(f"since {since} is after until {until}: swap them")
     files = [str(path.absolute()) for path in list_files(Path(lake_dir), since, until)]
+    return _read_files(con, files)
+
+
+def _read_files(con: BaseBackend, files: list[str]) -> ir.Table:
+    """Event files as the table :func:`access_events` returns (empty for no files)."""
     if not files:
         return empty_access_events(con)
     if con.name == "pyspark":
-        table = _read_spark(con, files)
+        table = _read_spark(con, files, ACCESS_EVENTS.schema, "access_events")
     elif con.name == "duckdb":
         # union_by_name: files written before a column was added (outcome) read it as null
         table = con.read_parquet(files, hive_partitioning=False, union_by_name=True)
@@ -74,6 +80,65 @@ def access_events(
     # DuckDB types the column timestamp(6), Spark plain timestamp: align on the latter
     # (a no-op cast on Spark) so tables from both engines have equal Ibis schemas.
     return table.select(*ACCESS_EVENTS.schema.names).cast(events_schema())
+
+
+def openings_of(events: ir.Table) -> ir.Table:
+    """Accesses as openings: (user, patient, hour) with count, first and last time, BTG.
+
+    A burst of screens in one sitting is matched once instead of once per audit row. The
+    lake keeps each day's openings (:mod:`phiwarden.lake.openings`); this is the same
+    grouping in the engine, for the days that have no fresh rollup.
+    """
+    e = events
+    return e.group_by(
+        user_id=e.user_id, patient_id=e.patient_id, hour=e.ts.truncate("h")
+    ).aggregate(
+        accesses=e.count(),
+        first=e.ts.min(),
+        last=e.ts.max(),
+        btg=e.break_the_glass.fill_null(False).any(),
+    )
+
+
+def access_openings(
+    con: BaseBackend,
+    lake_dir: Path,
+    since: date | None = None,
+    until: date | None = None,
+) -> ir.Table:
+    """The openings (:func:`openings_of`) of the days ``since..until``: each day's fresh
+    rollup where it has one, its events grouped by the engine where not.
+
+    Equal, row for row, to ``openings_of(access_events(con, lake_dir, since, until))``.
+    """
+    if since is not None and until is not None and since > until:
+        raise ValueError(f"since {since} is after until {until}: swap them")
+    rollups, raw = rollup.split_window(Path(lake_dir), since, until)
+    parts: list[ir.Table] = []
+    if rollups:
+        files = [str(p.absolute()) for p in rollups]
+        if con.name == "pyspark":
+            table = _read_spark(con, files, rollup.SCHEMA, "access_openings")
+        else:
+            table = con.read_parquet(files)
+        parts.append(table.select(*rollup.SCHEMA.names))
+    if raw or not rollups:
+        events = _read_files(con, [str(p.absolute()) for p in raw])
+        parts.append(openings_of(events))
+    schema = openings_schema()
+    typed = [p.select(*schema.names).cast(schema) for p in parts]
+    return typed[0] if len(typed) == 1 else ibis.union(*typed)
+
+
+def openings_schema() -> sch.Schema:
+    """The Ibis schema of :func:`access_openings` on every backend."""
+    base = sch.Schema.from_pyarrow(rollup.SCHEMA)
+    return sch.Schema(
+        {
+            name: dt.Timestamp(nullable=t.nullable) if t.is_timestamp() else t
+            for name, t in base.items()
+        }
+    )
 
 
 def events_schema() -> sch.Schema:
@@ -118,8 +183,8 @@ def lake_stats(lake_dir: Path) -> LakeStats:
     )
 
 
-def _read_spark(con: BaseBackend, files: list[str]) -> ir.Table:
-    """Register the files as a Spark temp view with the canonical schema and wrap it.
+def _read_spark(con: BaseBackend, files: list[str], schema: pa.Schema, stem: str) -> ir.Table:
+    """Register the files as a Spark temp view with ``schema`` and wrap it.
 
     Ibis's ``read_parquet`` on Spark takes one path; the session reads many, and a
     declared schema skips Spark's schema inference over every footer.
@@ -127,8 +192,8 @@ def _read_spark(con: BaseBackend, files: list[str]) -> ir.Table:
     session: Any = getattr(con, "_session")  # noqa: B009  (ibis keeps no public accessor)
     # Spark treats every path as a Hadoop glob: escape its metacharacters.
     paths = [re.sub(r"([\\{}\[\]*?])", r"\\\1", f) for f in files]
-    frame = session.read.schema(spark_ddl(ACCESS_EVENTS.schema)).parquet(*paths)
-    name = util.gen_name("access_events")
+    frame = session.read.schema(spark_ddl(schema)).parquet(*paths)
+    name = util.gen_name(stem)
     frame.createOrReplaceTempView(name)
     return con.table(name)
 
@@ -144,8 +209,11 @@ def spark_ddl(schema: pa.Schema) -> str:
 __all__ = [
     "LakeStats",
     "access_events",
+    "access_openings",
     "empty_access_events",
     "events_schema",
     "lake_stats",
+    "openings_of",
+    "openings_schema",
     "spark_ddl",
 ]

@@ -55,7 +55,7 @@ WRITE_THREADS = min(4, os.cpu_count() or 1)
 _US_PER_DAY = 86_400 * 1_000_000
 _EPOCH = date(1970, 1, 1)
 #: Columns whose values are mostly unique: dictionary encoding them only costs time.
-_NO_DICTIONARY = frozenset({"event_id", "ts", "patient_id"})
+_NO_DICTIONARY = frozenset({"event_id", "ts", "patient_id", "first", "last"})
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def append_events(
         _ensure_dir(final.parent)
         rows = _drop_stored_events(_rows(table, order, lo, hi), final.parent)
         if rows.num_rows:
-            _write_atomic(rows, final, row_group_size)
+            write_parquet_atomic(rows, final, row_group_size)
         return rows.num_rows
 
     # Days are independent files: gather and compress them in parallel (Arrow and
@@ -273,7 +273,9 @@ def _cast_column(field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
         ) from exc
 
 
-def _write_atomic(table: pa.Table, final: Path, row_group_size: int) -> None:
+def write_parquet_atomic(
+    table: pa.Table, final: Path, row_group_size: int = ROW_GROUP_SIZE
+) -> None:
     """Write ``table`` to ``final`` via a hidden temp file, fsync, rename, fsync folder."""
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     try:
@@ -333,4 +335,5 @@ __all__ = [
     "conform_events",
     "remove_stale_temp_files",
     "split_by_day",
+    "write_parquet_atomic",
 ]

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 from sqlalchemy import Engine, literal_column, select
 
-from phiwarden.lake.reader import access_events, spark_ddl
+from phiwarden.lake.reader import access_events, access_openings, spark_ddl
 from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.per_patient import (
     PER_PATIENT,
@@ -61,7 +61,8 @@ class Context:
     window: Window
     config: MonitorConfig
     events: ir.Table
-    #: the window's accesses as (user, patient, hour) openings: see :func:`openings_of`
+    #: the window's accesses as (user, patient, hour) openings: see
+    #: :func:`phiwarden.lake.reader.openings_of`
     openings: ir.Table
     tables: dict[str, ir.Table] = field(default_factory=dict)
     arrow: dict[str, pa.Table] = field(default_factory=dict)
@@ -256,22 +257,6 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
     return out
 
 
-def openings_of(events: ir.Table) -> ir.Table:
-    """Accesses as openings: (user, patient, hour) with count, first and last time, BTG.
-
-    A burst of screens in one sitting is matched once instead of once per audit row.
-    """
-    e = events
-    return e.group_by(
-        user_id=e.user_id, patient_id=e.patient_id, hour=e.ts.truncate("h")
-    ).aggregate(
-        accesses=e.count(),
-        first=e.ts.min(),
-        last=e.ts.max(),
-        btg=e.break_the_glass.fill_null(False).any(),
-    )
-
-
 def no_cache(table: ir.Table) -> ir.Table:
     """The default ``cache`` of the run's stages: materialise nothing."""
     return table
@@ -286,13 +271,15 @@ def build_context(
 ) -> Context:
     """Read the window's events from the lake and the operational records from the store.
 
-    The store is read in a thread while the engine groups the window's accesses into
-    openings (``cache`` materialises them): neither waits on the other.
+    The store is read in a thread while the engine reads the window's openings (the
+    lake's daily rollups, or the events grouped where a day has none; ``cache``
+    materialises them): neither waits on the other.
     """
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(read_operational, stores.engine, window, config)
-        events = access_events(con, stores.settings.lake_dir, window.since, window.until)
-        opened = cache(openings_of(events))
+        lake = stores.settings.lake_dir
+        events = access_events(con, lake, window.since, window.until)
+        opened = cache(access_openings(con, lake, window.since, window.until))
         arrow = pending.result()
     tables = {name: register(con, name, table) for name, table in arrow.items()}
     return Context(con, window, config, events, opened, tables, arrow, engine=stores.engine)

@@ -12,7 +12,7 @@ three shapes, each one join against the window's accesses:
 - the **user's role's** workflow: pharmacists verify prescriptions; billing, coding and
   HIM open a patient in the weeks after discharge.
 
-Accesses are matched as openings (:func:`~phiwarden.monitor.context.openings_of`): one
+Accesses are matched as openings (:func:`~phiwarden.lake.reader.openings_of`): one
 (user, patient, hour) with its access count and first/last time, so a burst of screens is
 matched once. Each opening gets the first template (in :data:`TEMPLATES` order) that
 explains it, or none.

@@ -83,18 +83,36 @@ def _where(primary: Strings, fallback: Strings) -> Strings:
     return pc.coalesce(first, other)
 
 
-def address_keys(line: Strings, zip_code: Strings, city: Strings) -> Strings:
-    """One dwelling: house number, street and unit, plus ZIP-5 (or city when no ZIP)."""
-    return pc.binary_join_element_wise(_clean(line), _where(zip_code, city), "|")
+def address_keys(
+    line: Strings, zip_code: Strings, city: Strings, cleaned: Strings | None = None
+) -> Strings:
+    """One dwelling: house number, street and unit, plus ZIP-5 (or city when no ZIP).
+
+    ``cleaned`` is ``line`` already cleaned, when the caller has it (see :func:`clean_lines`).
+    """
+    cleaned = _clean(line) if cleaned is None else cleaned
+    return pc.binary_join_element_wise(cleaned, _where(zip_code, city), "|")
 
 
-def street_keys(line: Strings, city: Strings, zip_code: Strings) -> Strings:
-    """The street without house number or unit, plus city (or ZIP): neighbours share it."""
-    s = _clean(line)
-    s = pc.replace_substring_regex(s, r"\s*#\S*", "")
+def clean_lines(line: Strings) -> Strings:
+    """Address lines as both keys compare them: computed once for a table's two keys."""
+    return _clean(line)
+
+
+@_per_distinct
+def _street_of(cleaned: Strings) -> Strings:
+    """The street of a cleaned line: house number and unit dropped."""
+    s = pc.replace_substring_regex(cleaned, r"\s*#\S*", "")
     s = pc.replace_substring_regex(s, r"^(\S*[0-9]\S*\s+)+", "")
     s = pc.utf8_trim_whitespace(s)
-    s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def street_keys(
+    line: Strings, city: Strings, zip_code: Strings, cleaned: Strings | None = None
+) -> Strings:
+    """The street without house number or unit, plus city (or ZIP): neighbours share it."""
+    s = _street_of(_clean(line) if cleaned is None else cleaned)
     where = pc.utf8_upper(pc.utf8_trim_whitespace(city))
     where = pc.if_else(pc.equal(where, ""), pa.scalar(None, pa.string()), where)
     return pc.binary_join_element_wise(s, pc.coalesce(where, _where(zip_code, city)), "|")

@@ -74,9 +74,10 @@ def people_keys(table: pa.Table, prefix: str = "") -> pa.Table:
     """Add addr_key, street_key, phone_key, first_key, last_key, last_sound."""
     c = table.column
     line, city, zip_ = c(f"{prefix}address_line"), c(f"{prefix}city"), c(f"{prefix}zip")
+    cleaned = keys.clean_lines(line)
     keys_ = {
-        "addr_key": keys.address_keys(line, zip_, city),
-        "street_key": keys.street_keys(line, city, zip_),
+        "addr_key": keys.address_keys(line, zip_, city, cleaned),
+        "street_key": keys.street_keys(line, city, zip_, cleaned),
         "phone_key": keys.phone_keys(c(f"{prefix}phone")),
         "first_key": keys.name_keys(c(f"{prefix}first_name")),
         "last_key": keys.name_keys(c(f"{prefix}last_name")),
