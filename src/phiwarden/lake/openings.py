@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -53,6 +54,9 @@ SCHEMA = pa.schema(
         pa.field("first", TS),
         pa.field("last", TS),
         pa.field("btg", pa.bool_()),
+        # the opening's number in a run: (day as YYYYMMDD) << 32 | its row in the day's
+        # file; the engine numbers the days it groups itself below zero (see reader)
+        pa.field("oid", pa.int64()),
     ]
 )
 #: the event columns an opening is built from
@@ -111,7 +115,7 @@ def split_window(
 
 
 def openings_of_events(events: pa.Table) -> pa.Table:
-    """Events (:data:`EVENT_COLUMNS`) as openings with :data:`SCHEMA`.
+    """One day's events (:data:`EVENT_COLUMNS`) as openings with :data:`SCHEMA`.
 
     The same definition as the engines' grouping in :func:`phiwarden.lake.reader.openings_of`:
     the hour is the event time truncated to the hour; a missing break-the-glass is false.
@@ -139,7 +143,14 @@ def openings_of_events(events: pa.Table) -> pa.Table:
             "btg": grouped.column("btg_any"),
         }
     )
-    return out.cast(SCHEMA).sort_by([("hour", "ascending"), ("user_id", "ascending")])
+    out = out.sort_by([("hour", "ascending"), ("user_id", "ascending")])
+    if out.num_rows:
+        day = out.column("hour")[0].as_py().date()
+        base = (day.year * 10000 + day.month * 100 + day.day) << 32
+        out = out.append_column("oid", pa.array(np.arange(base, base + out.num_rows)))
+    else:
+        out = out.append_column("oid", pa.array([], pa.int64()))
+    return out.cast(SCHEMA)
 
 
 def refresh_openings(lake_dir: Path, days: Iterable[date] | None = None) -> list[date]:

@@ -100,6 +100,15 @@ def openings_of(events: ir.Table) -> ir.Table:
     )
 
 
+def numbered(openings: ir.Table) -> ir.Table:
+    """Openings grouped by the engine, numbered as the rollups are but below zero:
+    -((day as YYYYMMDD) << 32 | row within the day + 1), unique beside every rollup's."""
+    h = openings.hour
+    day = (h.year() * 10000 + h.month() * 100 + h.day()).cast("int64")
+    row = ibis.row_number().over(ibis.window(group_by=day))
+    return openings.mutate(oid=-(day * (1 << 32) + row.cast("int64") + 1))
+
+
 def access_openings(
     con: BaseBackend,
     lake_dir: Path,
@@ -109,7 +118,9 @@ def access_openings(
     """The openings (:func:`openings_of`) of the days ``since..until``: each day's fresh
     rollup where it has one, its events grouped by the engine where not.
 
-    Equal, row for row, to ``openings_of(access_events(con, lake_dir, since, until))``.
+    Equal, row for row, to ``openings_of(access_events(con, lake_dir, since, until))``,
+    plus ``oid``: a number unique to each opening in the window, so a run can match and
+    group openings by one integer instead of (user, patient, hour).
     """
     if since is not None and until is not None and since > until:
         raise ValueError(f"since {since} is after until {until}: swap them")
@@ -124,7 +135,7 @@ def access_openings(
         parts.append(table.select(*rollup.SCHEMA.names))
     if raw or not rollups:
         events = _read_files(con, [str(p.absolute()) for p in raw])
-        parts.append(openings_of(events))
+        parts.append(numbered(openings_of(events)))
     schema = openings_schema()
     typed = [p.select(*schema.names).cast(schema) for p in parts]
     return typed[0] if len(typed) == 1 else ibis.union(*typed)
@@ -213,6 +224,7 @@ __all__ = [
     "empty_access_events",
     "events_schema",
     "lake_stats",
+    "numbered",
     "openings_of",
     "openings_schema",
     "spark_ddl",

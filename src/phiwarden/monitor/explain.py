@@ -260,7 +260,7 @@ class Explained:
     10M accesses that join and the covering pass's over 3.4M openings took 0.9 s).
     """
 
-    #: (user_id, patient_id, hour, accesses, rank) of every explained opening
+    #: (oid, accesses, rank) of every explained opening (``oid``: the opening's number)
     credits: ir.Table
     #: the openings (every column of ``Context.openings``) no template explains
     left: ir.Table
@@ -269,8 +269,7 @@ class Explained:
 def explain(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache) -> ir.Table:
     """The window's openings, each with ``rank``: its first explaining template (or null)."""
     g, credits = ctx.openings, explain_parts(ctx, cache).credits
-    keys = [g.user_id == credits.user_id, g.patient_id == credits.patient_id]
-    joined = g.left_join(credits, [*keys, g.hour == credits.hour])
+    joined = g.left_join(credits, g.oid == credits.oid)
     return joined.select(g, credits.rank)
 
 
@@ -313,21 +312,27 @@ def explain_parts(ctx: Context, cache: Callable[[ir.Table], ir.Table] = no_cache
     left = cache(left.select(*g.columns))
     mined = mined_credits(ctx, left.select("user_id", "patient_id", "hour", "first"), RANK, cache)
     extra = _with_covering(ctx, gw, left, cache, mined)
-    late = left.join(extra, _same(left, extra)).select(
-        left.user_id, left.patient_id, left.hour, left.accesses, extra.rank
-    )
+    late = left.join(extra, _same(left, extra)).select(left.oid, left.accesses, extra.rank)
     # one rank type on both sides (Spark gives the cached minimum of an int16 as int32)
     found, late = (t.mutate(rank=t.rank.cast("int16")) for t in (found, late))
-    return Explained(ibis.union(found, late), cache(_without(left, extra)))
+    return Explained(ibis.union(found, late), cache(_without(left, extra, _same)))
 
 
 def _same(a: ir.Table, b: ir.Table) -> list[ir.BooleanValue]:
     return [a.user_id == b.user_id, a.patient_id == b.patient_id, a.hour == b.hour]
 
 
-def _without(openings: ir.Table, ranked: ir.Table) -> ir.Table:
-    """The openings ``ranked`` has no row for."""
-    return openings.anti_join(ranked, _same(openings, ranked))
+def _numbered(a: ir.Table, b: ir.Table) -> list[ir.BooleanValue]:
+    return [a.oid == b.oid]
+
+
+def _without(
+    openings: ir.Table,
+    ranked: ir.Table,
+    on: Callable[[ir.Table, ir.Table], list[ir.BooleanValue]] = _numbered,
+) -> ir.Table:
+    """The openings ``ranked`` has no row for (by opening number, or ``on``)."""
+    return openings.anti_join(ranked, on(openings, ranked))
 
 
 def _best(
@@ -336,9 +341,12 @@ def _best(
     cache: Callable[[ir.Table], ir.Table],
     each: bool = False,
 ) -> ir.Table:
-    """(user_id, patient_id, hour, accesses, rank): the lowest rank of the spans (joined on
-    their key column, the patient and the opening's time) that explain each opening of ``gw``;
-    ``each`` caches every span set's matches before they are combined."""
+    """(oid, accesses, rank): the lowest rank of the spans (joined on their key column, the
+    patient and the opening's time) that explain each opening of ``gw``; ``each`` caches
+    every span set's matches before they are combined.
+
+    Matches are grouped by the opening's number: at 10M accesses, 8.6M matches group in
+    0.25-0.35 s by it against 0.65-0.7 s by (user, patient, hour)."""
     matches = []
     for spans, key in pairs:
         joined = gw.join(
@@ -350,11 +358,11 @@ def _best(
                 gw.first <= spans.t1,
             ],
         )
-        match = joined.select(gw.user_id, gw.patient_id, gw.hour, gw.accesses, spans.rank)
+        match = joined.select(gw.oid, gw.accesses, spans.rank)
         matches.append(cache(match) if each else match)
     return cache(
         ibis.union(*matches)
-        .group_by(["user_id", "patient_id", "hour"])
+        .group_by("oid")
         .aggregate(accesses=lambda t: t.accesses.max(), rank=lambda t: t.rank.min())
     )
 
