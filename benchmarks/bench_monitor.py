@@ -183,12 +183,10 @@ def main() -> int:
         f"monitor run: {wall:.2f} s wall (target <= 20 s at 10M), peak RSS "
         f"{rss.peak / 2**30:.2f} GiB (target <= 3 GB)"
     )
-    print(
-        "stages: "
-        + ", ".join(
-            f"{k} {v:.2f}s" for k, v in result.timings.items() if not k.startswith("detector:")
-        )
-    )
+    detectors = sum(v for k, v in result.timings.items() if k.startswith("detector:"))
+    stages = [(k, v) for k, v in result.timings.items() if not k.startswith("detector:")]
+    stages.insert(3, ("detectors", detectors))
+    print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages))
     slow = sorted(
         ((v, k) for k, v in result.timings.items() if k.startswith("detector:")), reverse=True
     )[:5]

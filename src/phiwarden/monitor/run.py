@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.layout import list_days
@@ -217,34 +218,39 @@ def _review(
     accesses = pairs.select("user_id", "patient_id", "accesses").to_pyarrow()
     ctx.narrow(pc.unique(accesses.column("patient_id").combine_chunks()))
     days = user_days_of(ctx, left).to_pyarrow()
-    with stores.engine.begin() as conn:
-        if save:
-            monitor_store.upsert_user_days(conn, days)
+    with stores.engine.connect() as conn:
         history = monitor_store.user_days(
             conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
         )
         suppressed = monitor_store.suppressed(conn)
     inputs = Inputs(ctx, ctx.openings, left, pairs, _history(history, days))
     lap("baselines")
-    parts: list[pa.Table] = []
-    for det in DETECTORS:
-        say(det.code)
-        found = det.find(inputs).mutate(code=ibis.literal(det.code)).to_pyarrow()
-        parts.append(found.select(["code", *SIGNAL_COLUMNS]))
-        lap(f"detector:{det.code}")
-    signals = pa.concat_tables(parts) if parts else pa.table({})
-    per_pair = {
-        (u, p): int(n)
-        for u, p, n in zip(
-            *(accesses.column(c).to_pylist() for c in ("user_id", "patient_id", "accesses")),
-            strict=True,
-        )
-    }
-    say("scoring")
-    roles = inputs.of_users("role")
-    rates = {det.code: det.chance(inputs) for det in DETECTORS if det.chance is not None}
-    drafts = score_signals(signals, config, suppressed, per_pair, roles, rates)
-    lap("scoring")
+    with ThreadPoolExecutor(1) as pool:
+        # the window's user-days are stored while the detectors run (they use ``days``
+        # as it is): at 10M accesses 284k rows, 0.7-1.3 s on SQLite, off the critical path
+        storing = pool.submit(_store_user_days, stores.engine, days) if save else None
+        parts: list[pa.Table] = []
+        for det in DETECTORS:
+            say(det.code)
+            found = det.find(inputs).mutate(code=ibis.literal(det.code)).to_pyarrow()
+            parts.append(found.select(["code", *SIGNAL_COLUMNS]))
+            lap(f"detector:{det.code}")
+        signals = pa.concat_tables(parts) if parts else pa.table({})
+        per_pair = {
+            (u, p): int(n)
+            for u, p, n in zip(
+                *(accesses.column(c).to_pylist() for c in ("user_id", "patient_id", "accesses")),
+                strict=True,
+            )
+        }
+        say("scoring")
+        roles = inputs.of_users("role")
+        rates = {det.code: det.chance(inputs) for det in DETECTORS if det.chance is not None}
+        drafts = score_signals(signals, config, suppressed, per_pair, roles, rates)
+        lap("scoring")
+        if storing is not None:
+            storing.result()
+            lap("baselines stored")
     per_code = {det.code: 0 for det in DETECTORS}
     for code in signals.column("code").to_pylist():
         per_code[code] += 1
@@ -266,6 +272,11 @@ def _review(
     if progress is not None:
         progress("done", steps, steps)
     return MonitorResult(window, drafts, ids or [""] * len(drafts), stats, timings)
+
+
+def _store_user_days(engine: Engine, days: pa.Table) -> None:
+    with engine.begin() as conn:
+        monitor_store.upsert_user_days(conn, days)
 
 
 def _history(stored: pa.Table, window_days: pa.Table) -> pa.Table:
