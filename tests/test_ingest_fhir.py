@@ -22,6 +22,7 @@ from phiwarden.ingest import fhir, formats
 from phiwarden.ingest.fhir_audit import FAST_SQL, GENERIC_SQL, AuditExtractor
 from phiwarden.ingest.fhir_ndjson import scan, to_lines
 from phiwarden.ingest.run import run_ingest
+from phiwarden.lake.layout import list_files
 from phiwarden.lake.reader import lake_stats
 from phiwarden.store import repositories as repo
 from phiwarden.store.setup import Stores, initialise
@@ -59,7 +60,7 @@ def _ingest(stores: Stores, *paths: Path, fmt: str = "auto") -> dict[str, Any]:
 
 
 def _events(stores: Stores) -> list[JSON]:
-    files = sorted(stores.settings.lake_dir.rglob("*.parquet"))
+    files = list_files(stores.settings.lake_dir)  # the events, not the daily openings
     if not files:
         return []
     rows: list[JSON] = pa.concat_tables([pq.read_table(f) for f in files]).to_pylist()
