@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from phiwarden.monitor.context import Context
+from phiwarden.monitor.distinct import sorted_codes
 
 NAME = "learned_shifts"
 
@@ -59,9 +60,7 @@ def learned_shifts(ctx: Context) -> ir.Table:
         .aggregate(n=o.count())
         .to_pyarrow()
     )
-    users, row = np.unique(
-        np.asarray(counts["uid"].to_numpy(zero_copy_only=False)), return_inverse=True
-    )
+    users, row = sorted_codes(counts["uid"])
     hours = np.zeros((len(users), 24))
     np.add.at(hours, (row, counts["h"].to_numpy()), counts["n"].to_numpy())
     starts, lengths = shortest_covers(hours, cfg.shift_learn_coverage)

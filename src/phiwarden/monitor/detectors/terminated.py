@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from phiwarden.monitor.signals import Detector, Inputs, signal, text
@@ -10,7 +11,14 @@ from phiwarden.monitor.signals import Detector, Inputs, signal, text
 def find(inputs: Inputs) -> ir.Table:
     """Every opening (explained or not) by a user outside their employment dates."""
     o, w = inputs.openings, inputs.workforce
+    window = inputs.ctx.window
     emp = w.select(uid=w.user_id, hired=w.hire_date, left=w.termination_date)
+    # only users who left before the window ends or joined after it starts can match:
+    # a few rows to join the 3.4M openings with, not one per opening
+    emp = emp.filter(
+        (emp.left < ibis.literal(window.until)).fill_null(False)
+        | (emp.hired > ibis.literal(window.since)).fill_null(False)
+    )
     j = o.join(emp, o.user_id == emp.uid)
     day = j.first.date()
     after = (day > j.left).fill_null(False)

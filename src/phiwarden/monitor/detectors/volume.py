@@ -9,6 +9,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from phiwarden.monitor.distinct import sorted_codes
 from phiwarden.monitor.robust import MAD_SCALE, median_mad
 from phiwarden.monitor.signals import Detector, Inputs, signal
 
@@ -25,7 +26,7 @@ def unusual_days(inputs: Inputs) -> list[tuple[str, date, str]]:
     history = inputs.history
     if not history.num_rows:
         return []
-    users, row = np.unique(_strings(history["user_id"]), return_inverse=True)
+    users, row = sorted_codes(history["user_id"])
     days, column = np.unique(_days(history["day"]), return_inverse=True)
     grid = np.zeros((len(users), len(days)))
     grid[row, column] = np.asarray(history["unexplained_patients"].to_numpy(), dtype=float)
@@ -58,10 +59,6 @@ def unusual_days(inputs: Inputs) -> list[tuple[str, date, str]]:
             )
         )
     return out
-
-
-def _strings(values: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(values.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _days(values: pa.ChunkedArray) -> np.ndarray:
