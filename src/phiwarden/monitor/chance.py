@@ -70,7 +70,7 @@ def peer_chance(
             group_hits[(group, key)] += 1
             user_hits[(user, key)] += 1
     population = Counter(patient_keys.values())
-    total = max(inputs.ctx.arrow["patients"].num_rows, 1)
+    total = max(inputs.ctx.arrow["patient_index"].num_rows, 1)
     out: dict[str, float] = {}
     for user in inputs.ctx.arrow["workforce"]["user_id"].to_pylist():
         key = True if user_keys is None else user_keys.get(user)
@@ -90,7 +90,7 @@ def peer_chance_of_key(inputs: Inputs, column: str) -> dict[str, float]:
     a = inputs.ctx.arrow
     return peer_chance(
         inputs,
-        keys_of(a["patients"], column, "patient_id"),
+        keys_of(a["patient_index"], column, "patient_id"),
         keys_of(a["workforce"], column, "user_id"),
     )
 

@@ -17,7 +17,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 from sqlalchemy import Engine, literal_column, select
 
@@ -26,6 +25,7 @@ from phiwarden.monitor.config import MonitorConfig
 from phiwarden.monitor.per_patient import (
     PER_PATIENT,
     TYPES,
+    index_keys,
     people_keys,
     read_per_patient,
     typed,
@@ -140,20 +140,17 @@ _PLAIN: dict[str, tuple[str, tuple[str, ...], str | None]] = {
         None,
     ),
     "departments": ("departments", ("department_id", "name", "kind", "facility_id"), None),
-    "patients": (
+    # every patient, with what chance is judged on (the rest of a patient's record is
+    # read for the unexplained patients only: "patients" in per_patient.py)
+    "patient_index": (
         "patients",
         (
             "patient_id",
             "mrn",
-            "first_name",
             "last_name",
-            "dob",
             "address_line",
             "city",
-            "state",
             "zip",
-            "phone",
-            "deceased_date",
             "vip",
             "watch_list",
             "employee_user_id",
@@ -250,10 +247,7 @@ def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> d
     raw = read_arrow_many(engine, {name: q for name, (q, _) in queries.items()})
     out = {name: typed(raw[name], types) for name, (_, types) in queries.items()}
     out["workforce"] = people_keys(out["workforce"])
-    mrn = out["patients"].column("mrn")
-    numeric = pc.match_substring_regex(mrn, r"^[0-9]{1,17}$")
-    mrn_num = pc.if_else(numeric, pc.cast(pc.if_else(numeric, mrn, "0"), pa.int64()), None)
-    out["patients"] = people_keys(out["patients"]).append_column("mrn_num", mrn_num)
+    out["patient_index"] = index_keys(out["patient_index"])
     return out
 
 

@@ -97,7 +97,7 @@ def spans_of(ctx: Context, path: MinedPath) -> pa.Table:
 def chance_in_spans(ctx: Context, spans: pa.Table) -> dict[str, float]:
     """Per facility: the share of the patient index inside one of its spans at a random
     moment of the window (how often the path would hold by chance)."""
-    patients = ctx.arrow["patients"].num_rows
+    patients = ctx.arrow["patient_index"].num_rows
     if spans.num_rows == 0 or patients == 0:
         return {}
 

@@ -1,11 +1,13 @@
 """Operational records detectors join only with the unexplained patients.
 
-Contacts, addresses, phones, coverages, controlled-substance prescriptions and each
-patient's last encounter before the window are joined with the unexplained (user,
-patient) pairs alone: a few thousand patients of hundreds of thousands. A run reads them
-after the explanation, for those patients only (``WHERE patient_id IN ...`` on an
-index), and computes their matching keys then; at 10M accesses reading and keying every
-row took about 2 s of the run.
+The patients' own records (names, birth dates, phones, addresses), contacts, past
+addresses, phones, coverages, controlled-substance prescriptions and each patient's last
+encounter before the window are joined with the unexplained (user, patient) pairs alone:
+a few thousand patients of hundreds of thousands. A run reads them after the
+explanation, for those patients only (``WHERE patient_id IN ...`` on an index), and
+computes their matching keys then; at 10M accesses reading and keying every row took
+about 2 s of the run. What chance is judged on for every patient (surname sound, street,
+VIP and employee flags, numeric MRNs) is the context's ``patient_index``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, func, literal_column, select
 
 from phiwarden.domain.canonical import OPERATIONAL_TABLES
@@ -31,6 +34,25 @@ TYPES: dict[tuple[str, str], pa.DataType] = {
 }
 #: (store table, columns) of the plain per-patient reads
 _PLAIN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "patients": (
+        "patients",
+        (
+            "patient_id",
+            "mrn",
+            "first_name",
+            "last_name",
+            "dob",
+            "address_line",
+            "city",
+            "state",
+            "zip",
+            "phone",
+            "deceased_date",
+            "vip",
+            "watch_list",
+            "employee_user_id",
+        ),
+    ),
     "patient_addresses": ("patient_addresses", ("patient_id", "address_line", "city", "zip")),
     "patient_phones": ("patient_phones", ("patient_id", "phone")),
     "patient_contacts": (
@@ -110,8 +132,26 @@ def _query(name: str, since: date) -> tuple[Any, Any, dict[str, pa.DataType]]:
     return query, t.c.patient_id, {c: TYPES[(table, c)] for c in columns}
 
 
+def mrn_numbers(mrn: pa.ChunkedArray) -> pa.ChunkedArray:
+    """MRNs that are plain numbers as integers (consecutive MRNs), else null."""
+    numeric = pc.match_substring_regex(mrn, r"^[0-9]{1,17}$")
+    return pc.if_else(numeric, pc.cast(pc.if_else(numeric, mrn, "0"), pa.int64()), None)
+
+
+def index_keys(table: pa.Table) -> pa.Table:
+    """The patient index with the keys chance is judged on: street, surname sound, MRN."""
+    line, city, zip_ = (table.column(c) for c in ("address_line", "city", "zip"))
+    return (
+        table.append_column("street_key", keys.street_keys(line, city, zip_))
+        .append_column("last_sound", keys.sound_keys(table.column("last_name")))
+        .append_column("mrn_num", mrn_numbers(table.column("mrn")))
+    )
+
+
 def with_keys(name: str, table: pa.Table) -> pa.Table:
     """A per-patient table with the matching keys its detectors join on."""
+    if name == "patients":
+        return people_keys(table).append_column("mrn_num", mrn_numbers(table.column("mrn")))
     if name == "patient_addresses":
         line, city, zip_ = (table.column(c) for c in ("address_line", "city", "zip"))
         return table.append_column("addr_key", keys.address_keys(line, zip_, city)).append_column(

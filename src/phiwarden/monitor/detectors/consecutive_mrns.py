@@ -40,7 +40,7 @@ def in_run_by_chance(density: float, run: int) -> float:
 def chance(inputs: Inputs) -> dict[str, float]:
     """Per user: how often one of their unexplained patients is in a run by chance, given
     how densely their unexplained patients cover the numeric MRNs."""
-    mrns = inputs.ctx.arrow["patients"]["mrn_num"]
+    mrns = inputs.ctx.arrow["patient_index"]["mrn_num"]
     numbered = max(len(mrns) - mrns.null_count, 1)
     per_user = inputs.pairs.group_by("user_id").aggregate(n=inputs.pairs.count()).to_pyarrow()
     run = inputs.ctx.config.consecutive_mrn_run

@@ -30,7 +30,7 @@ def find(inputs: Inputs) -> ir.Table:
 
 def chance(inputs: Inputs) -> dict[str, float]:
     """How often the user's peers' unexplained patients are employees."""
-    pt = inputs.ctx.arrow["patients"]
+    pt = inputs.ctx.arrow["patient_index"]
     return peer_chance(inputs, dict.fromkeys(keys_of(pt, "employee_user_id", "patient_id"), True))
 
 

@@ -22,7 +22,7 @@ def find(inputs: Inputs) -> ir.Table:
 
 def chance(inputs: Inputs) -> dict[str, float]:
     """How often the user's peers' unexplained patients are VIP or on the watch list."""
-    pt = inputs.ctx.arrow["patients"]
+    pt = inputs.ctx.arrow["patient_index"]
     flagged = pc.or_kleene(pc.fill_null(pt["vip"], False), pc.fill_null(pt["watch_list"], False))
     ids = pt["patient_id"].filter(flagged).to_pylist()
     return peer_chance(inputs, dict.fromkeys(ids, True))
