@@ -13,8 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from ibis.backends import BaseBackend
 
 from phiwarden.config import Settings, load_settings
+from phiwarden.lake import connect, stop
 from phiwarden.store.setup import Stores, initialise
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -168,3 +170,21 @@ def signals_table(rows: list[tuple[str, str, str]]) -> Any:
             "detail": ["x"] * len(rows),
         }
     )
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[dict[str, BaseBackend]]:
+    """Lake engines opened once per module (Spark starts slowly), stopped at the end."""
+    opened: dict[str, BaseBackend] = {}
+    yield opened
+    for backend in opened.values():
+        stop(backend)
+
+
+def backend_for(engine: str, backends: dict[str, BaseBackend]) -> BaseBackend:
+    """The module's ``engine`` backend, opened on first use (Spark skips without pyspark)."""
+    if engine == "spark":
+        pytest.importorskip("pyspark")
+    if engine not in backends:
+        backends[engine] = connect(engine)
+    return backends[engine]

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from ibis.backends import BaseBackend
 
+from conftest import backend_for
 from phiwarden.config import Settings
 from phiwarden.domain.canonical import ACCESS_EVENTS
 from phiwarden.lake import (
@@ -29,7 +29,6 @@ from phiwarden.lake import (
     list_files,
     open_backend,
     remove_stale_temp_files,
-    stop,
 )
 from phiwarden.lake.layout import day_dir, part_path, validate_batch_id
 from phiwarden.lake.reader import events_schema
@@ -86,26 +85,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory, events: pa.Table) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def backends() -> Iterator[dict[str, BaseBackend]]:
-    """Backends opened once per module (Spark starts slowly), stopped at the end."""
-    opened: dict[str, BaseBackend] = {}
-    yield opened
-    for backend in opened.values():
-        stop(backend)
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def con(request: pytest.FixtureRequest, backends: dict[str, BaseBackend]) -> BaseBackend:
     return backend_for(request.param, backends)
-
-
-def backend_for(engine: str, backends: dict[str, BaseBackend]) -> BaseBackend:
-    if engine == "spark":
-        pytest.importorskip("pyspark")
-    if engine not in backends:
-        backends[engine] = connect(engine)
-    return backends[engine]
 
 
 # --- reading, on every engine ---------------------------------------------------------

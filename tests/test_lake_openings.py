@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from ibis.backends import BaseBackend
 
-from phiwarden.lake import append_events, connect, stop
+from conftest import backend_for
+from phiwarden.lake import append_events
 from phiwarden.lake.layout import day_dir
 from phiwarden.lake.openings import (
     SCHEMA,
@@ -30,21 +30,9 @@ ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 ORDER = [(c, "ascending") for c in ("user_id", "patient_id", "hour")]
 
 
-@pytest.fixture(scope="module")
-def backends() -> Iterator[dict[str, BaseBackend]]:
-    opened: dict[str, BaseBackend] = {}
-    yield opened
-    for backend in opened.values():
-        stop(backend)
-
-
 @pytest.fixture(params=ENGINES)
 def con(request: pytest.FixtureRequest, backends: dict[str, BaseBackend]) -> BaseBackend:
-    if request.param == "spark":
-        pytest.importorskip("pyspark")
-    if request.param not in backends:
-        backends[request.param] = connect(request.param)
-    return backends[request.param]
+    return backend_for(request.param, backends)
 
 
 COLUMNS = [c for c in SCHEMA.names if c != "oid"]

@@ -24,7 +24,7 @@ from phiwarden.cli import app
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.layout import list_days
-from phiwarden.monitor import population, run_monitor
+from phiwarden.monitor import population, run_monitor, user_days
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as monitor_store
 from phiwarden.monitor.catalogue import BY_CODE, DETECTORS
@@ -147,7 +147,7 @@ def test_runs_are_incremental_and_rerunning_a_window_adds_nothing(fresh: Stores)
     assert again.alert_ids == first.alert_ids
     with fresh.engine.connect() as conn:
         assert review_queue.count_alerts(conn) == len(first.alerts)
-        stored = monitor_store.user_days(conn, days[0], days[-1])
+        stored = user_days.user_days(conn, days[0], days[-1])
     assert {d for d in stored.column("day").to_pylist()} <= set(days[:10])
     night = [a.user_id for a in first.alerts if any(r["code"] == "after_hours" for r in a.reasons)]
     late = {

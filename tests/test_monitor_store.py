@@ -14,6 +14,7 @@ from sqlalchemy import inspect, select
 
 from phiwarden.monitor import queue as review_queue
 from phiwarden.monitor import store as ms
+from phiwarden.monitor import user_days as ud
 from phiwarden.store.migrate import alembic_config, upgrade
 from phiwarden.store.monitor_tables import alerts, cases, monitor_runs
 from phiwarden.store.schema import EXPRESSION_INDEXES, include_object, metadata
@@ -323,19 +324,19 @@ def _day(user: str, day: dt.date, n: int) -> dict[str, Any]:
 def test_upsert_user_days_replaces_and_reads_back_by_range(stores: Stores) -> None:
     d1, d2, d3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
     with stores.engine.begin() as conn:
-        ms.upsert_user_days(conn, [_day("U1", d1, 10), _day("U2", d1, 4), _day("U1", d3, 6)])
-        ms.upsert_user_days(conn, [_day("U1", d1, 20), _day("U1", d2, 8)])
-        ms.upsert_user_days(conn, [])
+        ud.upsert_user_days(conn, [_day("U1", d1, 10), _day("U2", d1, 4), _day("U1", d3, 6)])
+        ud.upsert_user_days(conn, [_day("U1", d1, 20), _day("U1", d2, 8)])
+        ud.upsert_user_days(conn, [])
     with stores.engine.connect() as conn:
-        table = ms.user_days(conn, d1, d2)
-        empty = ms.user_days(conn, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
-    assert table.schema == ms.USER_DAY_SCHEMA
+        table = ud.user_days(conn, d1, d2)
+        empty = ud.user_days(conn, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
+    assert table.schema == ud.USER_DAY_SCHEMA
     assert table.to_pylist() == [
         _day("U1", d1, 20),
         _day("U2", d1, 4),
         _day("U1", d2, 8),
     ]
-    assert empty.num_rows == 0 and empty.schema == ms.USER_DAY_SCHEMA
+    assert empty.num_rows == 0 and empty.schema == ud.USER_DAY_SCHEMA
 
 
 @pytest.mark.slow
@@ -347,10 +348,10 @@ def test_upsert_user_days_handles_200k_rows(stores: Stores) -> None:
         for d in range(100)
     ]
     with stores.engine.begin() as conn:
-        ms.upsert_user_days(conn, rows)
-        ms.upsert_user_days(conn, [_day("U0000", start, 99)])
+        ud.upsert_user_days(conn, rows)
+        ud.upsert_user_days(conn, [_day("U0000", start, 99)])
     with stores.engine.connect() as conn:
-        table = ms.user_days(conn, start, start + dt.timedelta(days=99))
+        table = ud.user_days(conn, start, start + dt.timedelta(days=99))
     assert table.num_rows == 200_000
     assert table.slice(0, 1).to_pylist() == [_day("U0000", start, 99)]
 
@@ -360,13 +361,13 @@ def test_upsert_user_days_takes_an_arrow_table_and_refuses_a_repeated_day(
 ) -> None:
     d1, d2 = dt.date(2026, 4, 1), dt.date(2026, 4, 2)
     rows = [_day("A1", d1, 9), _day("A2", d1, 3), _day("A1", d2, 12)]
-    table = pa.Table.from_pylist(rows, schema=ms.USER_DAY_SCHEMA)
+    table = pa.Table.from_pylist(rows, schema=ud.USER_DAY_SCHEMA)
     with stores.engine.begin() as conn:
-        ms.upsert_user_days(conn, table)
-        ms.upsert_user_days(conn, pa.Table.from_pylist([_day("A1", d1, 30)], ms.USER_DAY_SCHEMA))
+        ud.upsert_user_days(conn, table)
+        ud.upsert_user_days(conn, pa.Table.from_pylist([_day("A1", d1, 30)], ud.USER_DAY_SCHEMA))
     with stores.engine.connect() as conn:
-        back = ms.user_days(conn, d1, d2)
+        back = ud.user_days(conn, d1, d2)
     assert back.to_pylist() == [_day("A1", d1, 30), _day("A2", d1, 3), _day("A1", d2, 12)]
-    twice = pa.Table.from_pylist([_day("A3", d1, 1), _day("A3", d1, 2)], ms.USER_DAY_SCHEMA)
+    twice = pa.Table.from_pylist([_day("A3", d1, 1), _day("A3", d1, 2)], ud.USER_DAY_SCHEMA)
     with stores.engine.begin() as conn, pytest.raises(ValueError, match="repeat"):
-        ms.upsert_user_days(conn, twice)
+        ud.upsert_user_days(conn, twice)

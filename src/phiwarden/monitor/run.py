@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select
 from phiwarden.lake.engine import open_backend
 from phiwarden.lake.layout import list_days
 from phiwarden.monitor import store as monitor_store
+from phiwarden.monitor import user_days as baselines
 from phiwarden.monitor.catalogue import DETECTORS
 from phiwarden.monitor.config import MonitorConfig, load_config
 from phiwarden.monitor.context import Context, Window, build_context
@@ -219,7 +220,7 @@ def _review(
     ctx.narrow(pc.unique(accesses.column("patient_id").combine_chunks()))
     days = user_days_of(ctx, left).to_pyarrow()
     with stores.engine.connect() as conn:
-        history = monitor_store.user_days(
+        history = baselines.user_days(
             conn, window.since - timedelta(days=config.baseline_days), window.since - timedelta(1)
         )
         suppressed = monitor_store.suppressed(conn)
@@ -276,7 +277,7 @@ def _review(
 
 def _store_user_days(engine: Engine, days: pa.Table) -> None:
     with engine.begin() as conn:
-        monitor_store.upsert_user_days(conn, days)
+        baselines.upsert_user_days(conn, days)
 
 
 def _history(stored: pa.Table, window_days: pa.Table) -> pa.Table:

@@ -1,9 +1,10 @@
-"""Access monitoring's reads and writes of the operational store: runs, baselines, casework.
+"""Access monitoring's reads and writes of the operational store: runs, alerts, casework.
 
-The analysis hands over per-user daily counts and one alert draft per flagged user and
-window; this module keeps them so that re-running a window updates what is still
-undecided instead of adding duplicates, gathers a user's alerts in one open case, and
-turns analysts' decisions into case closure and suppressions. Timestamps are naive UTC.
+The analysis hands over one alert draft per flagged user and window (its per-user daily
+counts go to :mod:`.user_days`); this module keeps them so that re-running a window
+updates what is still undecided instead of adding duplicates, gathers a user's alerts in
+one open case, and turns analysts' decisions into case closure and suppressions.
+Timestamps are naive UTC.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import Column, Connection, Select, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -25,7 +25,6 @@ from phiwarden.store.monitor_tables import (
     alerts,
     cases,
     monitor_runs,
-    monitor_user_days,
     suppressions,
 )
 
@@ -35,20 +34,6 @@ DECISIONS: tuple[str, ...] = ("appropriate", "needs_investigation", "violation")
 UNDECIDED = "new"
 #: Alert statuses that keep their case open.
 KEEPS_CASE_OPEN: frozenset[str] = frozenset({UNDECIDED, "needs_investigation", "violation"})
-
-#: The daily counts kept per user, besides the key (user_id, day).
-USER_DAY_COUNTS: tuple[str, ...] = (
-    "accesses",
-    "patients",
-    "unexplained_accesses",
-    "unexplained_patients",
-    "after_hours_patients",
-)
-#: The Arrow layout ``user_days`` returns.
-USER_DAY_SCHEMA = pa.schema(
-    [("user_id", pa.string()), ("day", pa.date32())]
-    + [(name, pa.int64()) for name in USER_DAY_COUNTS]
-)
 
 _CHUNK = 5000  # rows per executemany / keys per IN list
 _CONTENT = ("score", "reasons", "patient_ids", "accesses")  # what a re-run updates
@@ -139,71 +124,6 @@ def finish_run(conn: Connection, run_id: int, stats: dict[str, Any]) -> None:
         monitor_runs.update()
         .where(monitor_runs.c.run_id == run_id)
         .values(finished_at=_naive_utc(None), stats=_plain(stats))
-    )
-
-
-# --- per-user daily baselines ---------------------------------------------------------
-
-
-def _as_day(value: Any) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
-def upsert_user_days(conn: Connection, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
-    """Store per-user daily counts, replacing any already stored for the same (user, day).
-
-    One driver-level executemany of plain tuples (INSERT .. ON CONFLICT) per chunk, in key
-    order (each insert lands beside the last in the index: at 284k user-days on SQLite,
-    0.74 s against 1.2-1.5 s). Given as mappings, a repeated (user, day) keeps the last; in
-    an Arrow table it is a ValueError.
-    """
-    if not isinstance(rows, pa.Table):
-        latest = {(str(r["user_id"]), _as_day(r["day"])): r for r in rows}
-        rows = pa.Table.from_pylist(
-            [{**r, "user_id": u, "day": d} for (u, d), r in latest.items()],
-            schema=USER_DAY_SCHEMA,
-        )
-    if rows.combine_chunks().group_by(["user_id", "day"]).aggregate([]).num_rows != rows.num_rows:
-        raise ValueError("per-user daily counts repeat a (user, day): group them first")
-    if not rows.num_rows:
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    rows = rows.sort_by([("user_id", "ascending"), ("day", "ascending")])
-    day = rows.column("day").cast(pa.date32())
-    columns = [
-        rows.column("user_id").cast(pa.string()).to_pylist(),
-        (day.cast(pa.string()) if sqlite else day).to_pylist(),
-        *(rows.column(c).cast(pa.int64()).to_pylist() for c in USER_DAY_COUNTS),
-    ]
-    values = list(zip(*columns, strict=True))  # columns to driver tuples, no row loop
-    names = ("user_id", "day", *USER_DAY_COUNTS)
-    mark = "?" if sqlite else "%s"
-    sql = (
-        f"INSERT INTO {monitor_user_days.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(mark for _ in names)}) "
-        "ON CONFLICT (user_id, day) DO UPDATE SET "
-        + ", ".join(f"{n} = excluded.{n}" for n in USER_DAY_COUNTS)
-    )
-    for chunk in _chunks(values):
-        conn.exec_driver_sql(sql, list(chunk))
-
-
-def user_days(conn: Connection, since: date, until: date) -> pa.Table:
-    """Stored per-user daily counts for the days ``since..until`` (inclusive).
-
-    Columns as in ``USER_DAY_SCHEMA``, ordered by day then user.
-    """
-    t = monitor_user_days
-    stmt = (
-        select(*(t.c[name] for name in USER_DAY_SCHEMA.names))
-        .where(t.c.day >= since, t.c.day <= until)
-        .order_by(t.c.day, t.c.user_id)
-    )
-    rows = conn.execute(stmt).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(USER_DAY_SCHEMA)
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, USER_DAY_SCHEMA, strict=True)],
-        schema=USER_DAY_SCHEMA,
     )
 
 
