@@ -169,12 +169,13 @@ def refresh_openings(lake_dir: Path, days: Iterable[date] | None = None) -> list
         parts = event_parts(folder)
         if not parts or fresh_rollup(lake_dir, day, parts) is not None:
             continue
-        events = pq.read_table(parts, columns=list(EVENT_COLUMNS))
         start = datetime.combine(day, time())
+        end = start + timedelta(days=1)
+        if _strays_in_footers(parts, start, end):  # known without reading the rows
+            continue
+        events = pq.read_table(parts, columns=list(EVENT_COLUMNS))
         ts = events.column("ts")
-        if events.num_rows and (
-            pc.min(ts).as_py() < start or pc.max(ts).as_py() >= start + timedelta(days=1)
-        ):
+        if events.num_rows and (pc.min(ts).as_py() < start or pc.max(ts).as_py() >= end):
             continue
         target = rollup_path(lake_dir, day, digest_of(parts))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +186,19 @@ def refresh_openings(lake_dir: Path, days: Iterable[date] | None = None) -> list
                     old.unlink()
         built.append(day)
     return built
+
+
+def _strays_in_footers(parts: list[Path], start: datetime, end: datetime) -> bool:
+    """True when a file's own statistics put an event outside ``start..end``: the tick
+    then skips such a day at the cost of its footers, not of reading its events."""
+    for path in parts:
+        meta = pq.read_metadata(path)
+        column = meta.schema.to_arrow_schema().get_field_index("ts")
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(column).statistics
+            if stats is not None and stats.has_min_max and (stats.min < start or stats.max >= end):
+                return True
+    return False
 
 
 __all__ = [
