@@ -188,3 +188,5 @@ def test_the_rollup_command_builds_what_is_missing(stores: object) -> None:
     assert fresh_rollup(lake, DAYS[0]) is None and fresh_rollup(lake, DAYS[2]) is not None
     again = run_cli(stores, "monitor", "rollup")
     assert "built the openings of 1 day(s); 2 were fresh" in again.stdout
+    none = run_cli(stores, "monitor", "rollup", "--since", "2099-01-01")
+    assert none.returncode == 0 and "holds no days from 2099-01-01 to (end)" in none.stdout

@@ -148,6 +148,10 @@ def monitor_rollup(
     days = [
         d for d in list_days(lake) if (first is None or d >= first) and (last is None or d <= last)
     ]
+    if not days:
+        where = f" from {first or '(start)'} to {last or '(end)'}" if first or last else ""
+        out.print(f"the event lake holds no days{where}: nothing to build")
+        return
     with progress_bar(True) as progress:
         built: list[date] = []
         for i, day in enumerate(days):
