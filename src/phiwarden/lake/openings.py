@@ -14,7 +14,7 @@ files changed since (a later append), or that has no rollup, is grouped from its
 instead, with the same definition (:func:`openings_of_events`). A stale or missing
 rollup therefore only costs time, never a wrong answer.
 
-Ingest refreshes the rollups of the days it wrote; ``phiwarden lake rollup`` and the
+Ingest refreshes the rollups of the days it wrote; ``phiwarden monitor rollup`` and the
 tick build the rest (a receiver appends every few seconds, so it leaves it to them).
 """
 
@@ -161,11 +161,13 @@ def refresh_openings(lake_dir: Path, days: Iterable[date] | None = None) -> list
     rollup: its readers group its events, as before.
     """
     lake_dir = Path(lake_dir)
-    wanted = None if days is None else set(days)
+    folders = (
+        list_day_dirs(lake_dir)
+        if days is None
+        else [(d, day_dir(lake_dir, d)) for d in sorted(set(days))]
+    )
     built: list[date] = []
-    for day, folder in list_day_dirs(lake_dir):
-        if wanted is not None and day not in wanted:
-            continue
+    for day, folder in folders:
         parts = event_parts(folder)
         if not parts or fresh_rollup(lake_dir, day, parts) is not None:
             continue

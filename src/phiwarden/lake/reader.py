@@ -143,18 +143,18 @@ def access_openings(
 
 def openings_schema() -> sch.Schema:
     """The Ibis schema of :func:`access_openings` on every backend."""
-    base = sch.Schema.from_pyarrow(rollup.SCHEMA)
-    return sch.Schema(
-        {
-            name: dt.Timestamp(nullable=t.nullable) if t.is_timestamp() else t
-            for name, t in base.items()
-        }
-    )
+    return _plain_timestamps(rollup.SCHEMA)
 
 
 def events_schema() -> sch.Schema:
     """The Ibis schema of :func:`access_events` on every backend (``ts`` is ``timestamp``)."""
-    base = sch.Schema.from_pyarrow(ACCESS_EVENTS.schema)
+    return _plain_timestamps(ACCESS_EVENTS.schema)
+
+
+def _plain_timestamps(schema: pa.Schema) -> sch.Schema:
+    """An Arrow schema in Ibis with every timestamp plain ``timestamp``: DuckDB types it
+    ``timestamp(6)``, Spark ``timestamp``, and tables from both must compare equal."""
+    base = sch.Schema.from_pyarrow(schema)
     return sch.Schema(
         {
             name: dt.Timestamp(nullable=t.nullable) if t.is_timestamp() else t
