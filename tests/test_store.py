@@ -128,3 +128,39 @@ def test_arrow_reads_type_a_column_empty_in_its_first_rows_from_the_rest(tmp_pat
     table = got["s"]
     assert table.num_rows == len(rows)
     assert table.column("code").drop_null().to_pylist() == ["75"]
+
+
+def test_arrow_reads_share_queries_among_readers_and_finish_each_table(tmp_path: Path) -> None:
+    """Queries are handed to the reader processes one at a time; every result comes back
+    under its own name, in the order asked, with ``finish`` applied to it; a query SQLite
+    rejects fails the read with SQLite's reason, not with a short answer."""
+    import pyarrow as pa
+    import pytest
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
+
+    from phiwarden.store.arrow_read import read_arrow_many
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'many.db'}")
+    meta = MetaData()
+    numbers = Table("numbers", meta, Column("n", Integer, primary_key=True))
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(numbers), [{"n": i} for i in range(1000)])
+    queries = {
+        f"below_{k}": select(numbers.c.n).where(numbers.c.n < k) for k in (900, 5, 70, 1, 300)
+    }
+    finished: list[str] = []
+
+    def finish(name: str, table: pa.Table) -> pa.Table:
+        finished.append(name)
+        return table.append_column("name", pa.array([name] * table.num_rows, pa.string()))
+
+    got = read_arrow_many(engine, queries, finish)
+    assert list(got) == list(queries)
+    assert sorted(finished) == sorted(queries)
+    for name, table in got.items():
+        assert table.num_rows == int(name.split("_")[1])
+        assert set(table.column("name").to_pylist()) <= {name}
+    broken = {"fine": select(numbers.c.n), "broken": select(text("n FROM no_such_table"))}
+    with pytest.raises(RuntimeError, match="no_such_table"):
+        read_arrow_many(engine, broken)

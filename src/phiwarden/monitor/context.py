@@ -241,14 +241,28 @@ def _queries(
     return out
 
 
+#: the reads that take longest first (measured at 10M accesses), so two readers end together
+_LONGEST_FIRST = ("encounters", "patient_index", "care_team", "lab_results", "calls")
+
+
 def read_operational(engine: Engine, window: Window, config: MonitorConfig) -> dict[str, pa.Table]:
-    """The operational records a run over ``window`` needs, with matching keys."""
+    """The operational records a run over ``window`` needs, with matching keys.
+
+    Each table is typed and keyed as it arrives, while the next is still being read.
+    """
     queries = _queries(window, config)
-    raw = read_arrow_many(engine, {name: q for name, (q, _) in queries.items()})
-    out = {name: typed(raw[name], types) for name, (_, types) in queries.items()}
-    out["workforce"] = people_keys(out["workforce"])
-    out["patient_index"] = index_keys(out["patient_index"])
-    return out
+    order = [*_LONGEST_FIRST, *(n for n in queries if n not in _LONGEST_FIRST)]
+
+    def finish(name: str, raw: pa.Table) -> pa.Table:
+        table = typed(raw, queries[name][1])
+        if name == "workforce":
+            return people_keys(table)
+        if name == "patient_index":
+            return index_keys(table)
+        return table
+
+    read = read_arrow_many(engine, {name: queries[name][0] for name in order}, finish)
+    return {name: read[name] for name in queries}
 
 
 def no_cache(table: ir.Table) -> ir.Table:

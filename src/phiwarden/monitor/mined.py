@@ -77,10 +77,8 @@ def spans_of(ctx: Context, path: MinedPath) -> pa.Table:
     else:
         rec = a["appointments"]
         depts = a["departments"]
-        where = dict(
-            zip(depts["department_id"].to_pylist(), depts["facility_id"].to_pylist(), strict=True)
-        )
-        facility = pa.array([where.get(d) for d in rec["department_id"].to_pylist()], pa.string())
+        at = pc.index_in(rec["department_id"], value_set=depts["department_id"].combine_chunks())
+        facility = pc.take(depts["facility_id"].combine_chunks(), at).cast(pa.string())
         start = end = rec["scheduled_at"]
     before = pa.scalar(timedelta(hours=path.before_hours), pa.duration("us"))
     t0 = pc.subtract(pc.cast(start, TS), before)
@@ -108,10 +106,11 @@ def chance_in_spans(ctx: Context, spans: pa.Table) -> dict[str, float]:
     t0 = np.maximum(micros(spans["t0"]), lo)
     t1 = np.minimum(micros(spans["t1"]), hi)
     covered = np.clip(t1 - t0, 0, None).astype(float)
-    out: dict[str, float] = {}
-    for fac, span in zip(spans["sf"].to_pylist(), covered.tolist(), strict=True):
-        out[fac] = out.get(fac, 0.0) + span
-    return {fac: float(span / ((hi - lo) * patients)) for fac, span in out.items()}
+    per = pa.table({"sf": spans["sf"], "span": covered}).group_by("sf").aggregate([("span", "sum")])
+    return {
+        fac: float(span / ((hi - lo) * patients))
+        for fac, span in zip(per["sf"].to_pylist(), per["span_sum"].to_pylist(), strict=True)
+    }
 
 
 def mined_credits(

@@ -1,7 +1,10 @@
 """The child side of :func:`phiwarden.store.arrow_read.read_arrow_many` on SQLite.
 
-``python -m phiwarden.store.sqlite_child DATABASE`` reads SQL texts (a JSON list) on
-stdin and writes each result as a length-prefixed Arrow IPC stream on stdout. It imports
+``python -m phiwarden.store.sqlite_child DATABASE`` reads SQL texts on stdin, one JSON
+string per line, and answers each with its result as a length-prefixed Arrow IPC stream on
+stdout before reading the next; it ends at end of input. The parent hands each child its
+next query when the last one is answered, so two children share the queries by how long
+they take, not by how many there are. It imports
 Arrow and the ADBC driver only: a run starts two of these, and the rest of phiwarden
 (SQLAlchemy above all) and the driver's DB-API module (which imports pandas) would
 triple each one's start-up.
@@ -47,22 +50,23 @@ def _fetch(conn: Any, text: str) -> pa.Table:
 
 
 def main(path: str) -> None:
-    """Read SQL texts (JSON list) from stdin, write length-prefixed IPC tables to stdout.
+    """Read SQL texts (a JSON string per line) from stdin, answer each on stdout.
 
     The driver manager's own API, not its DB-API module: that one imports pandas.
     """
-    queries = json.loads(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     with adbc_driver_sqlite.connect(f"file:{path}?mode=ro") as db, adbc.AdbcConnection(db) as conn:
-        for text in queries:
-            table = _fetch(conn, text)
+        for line in sys.stdin.buffer:
+            if not line.strip():
+                continue
+            table = _fetch(conn, json.loads(line))
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema) as writer:
                 writer.write_table(table)
             data = sink.getvalue()
             out.write(_LENGTH.pack(len(data)))
             out.write(data)
-    out.flush()
+            out.flush()
 
 
 if __name__ == "__main__":
