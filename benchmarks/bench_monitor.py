@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from measure import PeakRss
+from measure import CpuTime, PeakRss
 from phiwarden.config import load_settings
 from phiwarden.ingest.run import run_ingest
 from phiwarden.lake.engine import open_backend
@@ -149,14 +149,15 @@ def main() -> int:
                 conn.execute(delete(table))
         if args.replicate > 1:
             stores = replicated(stores, root / f"lake-x{args.replicate}", args.replicate)
-        with PeakRss() as rss:
+        with PeakRss() as rss, CpuTime() as cpu:
             started = time.perf_counter()
             result = run_monitor(stores, engine=args.engine)
             wall = time.perf_counter() - started
         # the floor reads the same lake; encounters from the generator's CSV
-        floor, _ = floor_seconds(
-            stores.settings.lake_dir, hospital / "canonical" / "encounters.csv"
-        )
+        with CpuTime() as floor_cpu:
+            floor, _ = floor_seconds(
+                stores.settings.lake_dir, hospital / "canonical" / "encounters.csv"
+            )
         truth = json.loads((hospital / "ground_truth.json").read_text(encoding="utf-8"))
     stats = result.stats
     q = monitor_quality(result, truth)
@@ -194,6 +195,11 @@ def main() -> int:
     print(
         f"floor (bare anti-join accesses x encounters, z-score per user-day): {floor:.2f} s; "
         f"ratio {wall / floor:.1f}x (aim <= 6x)"
+    )
+    print(
+        f"cpu seconds (user + system, with the store's reader processes): monitor "
+        f"{cpu.seconds:.1f}, floor {floor_cpu.seconds:.1f}; ratio "
+        f"{cpu.seconds / floor_cpu.seconds:.1f}x"
     )
     return 0
 
