@@ -1,11 +1,11 @@
 """The child side of :func:`phiwarden.store.arrow_read.read_arrow_many` on SQLite.
 
 ``python -m phiwarden.store.sqlite_child DATABASE`` reads SQL texts on stdin, one JSON
-string per line, and answers each with its result as a length-prefixed Arrow IPC stream on
-stdout before reading the next; it ends at end of input. The parent hands each child its
-next query when the last one is answered, so two children share the queries by how long
-they take, not by how many there are. It imports
-Arrow and the ADBC driver only: a run starts two of these, and the rest of phiwarden
+string per line, and answers each with its result as a length-prefixed Arrow IPC stream
+on stdout before reading the next; it ends at end of input. The parent hands each child
+its next query when the last one is answered, so two children share the queries by how
+long they take, not by how many there are. It imports Arrow and the ADBC driver only: a
+run starts two of these, and the rest of phiwarden
 (SQLAlchemy above all) and the driver's DB-API module (which imports pandas) would
 triple each one's start-up.
 """
@@ -57,8 +57,6 @@ def main(path: str) -> None:
     out = sys.stdout.buffer
     with adbc_driver_sqlite.connect(f"file:{path}?mode=ro") as db, adbc.AdbcConnection(db) as conn:
         for line in sys.stdin.buffer:
-            if not line.strip():
-                continue
             table = _fetch(conn, json.loads(line))
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema) as writer:
