@@ -114,11 +114,11 @@ def user_days_of(ctx: Context, left: ir.Table) -> ir.Table:
     ``left`` is the unexplained openings; all openings are ``ctx.openings``.
     """
     # patients per user-day as rows of (user, day, patient): at 10M accesses 0.25 s against
-    # 0.36 s for a distinct count over the openings (DuckDB)
+    # 0.36 s for a distinct count over the openings (DuckDB); a null patient, as there, not counted
     o = ctx.openings.mutate(day=ctx.openings.first.date())
     seen = o.group_by(["user_id", "day", "patient_id"]).aggregate(accesses=o.accesses.sum())
     days = seen.group_by(["user_id", "day"]).aggregate(
-        accesses=seen.accesses.sum(), patients=seen.count()
+        accesses=seen.accesses.sum(), patients=seen.patient_id.count()
     )
     u = left.mutate(day=left.first.date())
     u = u.group_by(["user_id", "day"]).aggregate(
